@@ -1,0 +1,57 @@
+import type { Checkpoint } from '../checkpoint/contract.js'
+import type { AttemptRequest, Dialect, DialectSession, DialectSink, Frame } from './dialect.js'
+
+export interface LastEventIdOptions {
+  /**
+   * Numeric ids advance by exactly one, so a jump means the server skipped events (a gap).
+   * Most servers only promise increasing ids. @default false
+   */
+  contiguous?: boolean
+}
+
+// An id of up to 15 digits is a sequence (always a safe integer); anything else is opaque.
+const NUMERIC_ID = /^\d{1,15}$/
+
+/**
+ * The standard: the cursor is the SSE `id`, sent back in the `Last-Event-ID` header (WHATWG HTML
+ * §9.2). Numeric ids are the sequence; opaque ids get a local sequence that keeps increasing from the
+ * checkpoint, so ordering and dedupe still work within a process. An event without an id is delivered
+ * but cannot be resumed from, so committing it does not move the checkpoint.
+ */
+export function lastEventId(options: LastEventIdOptions = {}): Dialect {
+  return {
+    name: 'last-event-id',
+    defaultMethod: 'GET',
+    contiguous: options.contiguous ?? false,
+    prepare(request: AttemptRequest, position: Checkpoint | undefined) {
+      if (position !== undefined && position.cursor !== '') request.headers.set('Last-Event-ID', position.cursor)
+    },
+    open(position: Checkpoint | undefined): DialectSession {
+      return new LastEventIdSession(position)
+    },
+  }
+}
+
+class LastEventIdSession implements DialectSession {
+  #sequence: number
+  #cursor: string
+
+  constructor(position: Checkpoint | undefined) {
+    this.#sequence = position?.sequence ?? 0
+    this.#cursor = position?.cursor ?? ''
+  }
+
+  frame(frame: Frame, sink: DialectSink): void {
+    const id = frame.id
+    const type = frame.event || 'message'
+    if (id === undefined || id === '') {
+      sink.deliverUnpositioned(type, frame.data)
+      return
+    }
+    // Ids lower than what we hold pass through with their own number: the supervisor's dedupe drops
+    // them as replays. Opaque ids always move forward locally.
+    this.#sequence = NUMERIC_ID.test(id) ? Number(id) : this.#sequence + 1
+    this.#cursor = id
+    sink.deliver(type, frame.data, id, this.#sequence, this.#cursor)
+  }
+}

@@ -1,0 +1,45 @@
+// Public surface. No top-level work here: every export is a function, a class or a type, so bundlers
+// drop whatever a caller does not use.
+export { subscribe } from './subscribe.js'
+export { MemoryStore } from './checkpoint/memory.js'
+export { resumeKey, type ResumeKeyParts } from './checkpoint/resume-key.js'
+export {
+  type Checkpoint,
+  type CheckpointStore,
+  CHECKPOINT_FORMAT,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  fromStored,
+  toStored,
+  supersedes,
+  assertValidCheckpoint,
+  toStoreError,
+  type StoredCheckpoint,
+} from './checkpoint/contract.js'
+export { lastEventId, type LastEventIdOptions } from './dialects/last-event-id.js'
+export type { Dialect, DialectSession, DialectSink, AttemptRequest, Frame } from './dialects/dialect.js'
+export {
+  ResumableSSEError,
+  HttpError,
+  StoreError,
+  ConfigError,
+  ProtocolError,
+  EventTooLargeError,
+  GapError,
+  isResumableSSEError,
+  type ErrorCode,
+  type StoreErrorReason,
+} from './errors.js'
+export type {
+  SSEEvent,
+  Status,
+  StatusChange,
+  StatusReason,
+  Notice,
+  SubscribeOptions,
+  Subscription,
+  Handler,
+  BackoffOptions,
+  StartPosition,
+  Runtime,
+} from './types.js'

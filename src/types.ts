@@ -1,0 +1,161 @@
+import type { Checkpoint, CheckpointStore } from './checkpoint/contract.js'
+import type { Dialect } from './dialects/dialect.js'
+import type { ResumableSSEError } from './errors.js'
+
+/** Where the subscription is in its life. */
+export type Status = 'connecting' | 'open' | 'backoff' | 'refreshing-auth' | 'closed'
+
+/** One delivered event. */
+export interface SSEEvent {
+  /** The SSE `event:` field, `'message'` when the server sent none. */
+  readonly type: string
+  readonly data: string
+  /** The SSE `id:` field as sent, when there was one. */
+  readonly id: string | undefined
+  /** Strictly increasing along the stream; what dedupe and the checkpoint are ordered by. */
+  readonly sequence: number
+  /** The dialect's resume token after this event. */
+  readonly cursor: string
+  /** `JSON.parse(data)`, typed as you say. */
+  json<T = unknown>(): T
+}
+
+/** Passed to `onStatus` and dispatched as a `status` event on the subscription. */
+export interface StatusChange {
+  readonly status: Status
+  readonly previous: Status
+  /** Failed attempts since the last one that delivered an event. */
+  readonly attempt: number
+  /** Reconnects since the subscription started. */
+  readonly reconnects: number
+  /** In `backoff`: how long until the next attempt, ms. */
+  readonly delay?: number
+  /** Why we left `open` / entered `backoff` / `closed`. */
+  readonly reason?: StatusReason
+  /** In `closed`, when the subscription ended with an error. */
+  readonly error?: ResumableSSEError
+}
+
+export type StatusReason =
+  | 'eof' //            the server ended the body
+  | 'transport' //      network error / connection dropped
+  | 'starved' //        no bytes within heartbeatTimeout
+  | 'http' //           a retryable status (5xx, 429)
+  | 'server-closing' // the dialect's own "closing, reconnect" frame
+  | 'offline' //        navigator.onLine went false
+  | 'hidden' //         pauseWhenHidden and the page was hidden
+  | 'aborted' //        the signal fired or close() was called
+  | 'done' //           replay mode finished, or the server said the stream will never grow
+  | 'error' //          a fatal error
+
+/** Reported through `onNotice` for things that are not fatal but a user may want to see. */
+export type Notice =
+  | { readonly kind: 'gap'; readonly expected: number; readonly received: number }
+  | { readonly kind: 'duplicate'; readonly sequence: number }
+  | { readonly kind: 'store-error'; readonly error: ResumableSSEError }
+  | { readonly kind: 'resumed'; readonly checkpoint: Checkpoint }
+
+export type MaybePromise<T> = T | Promise<T>
+
+/** The small environment core code runs against; tests inject it, defaults are the globals. */
+export interface Runtime {
+  fetch: typeof fetch
+  setTimeout: (fn: () => void, ms: number) => unknown
+  clearTimeout: (handle: unknown) => void
+  /** ms since epoch */
+  now: () => number
+  /** uniform in [0, 1) */
+  random: () => number
+}
+
+export interface BackoffOptions {
+  /** First retry window, ms. The server's `retry:` field replaces it. @default 250 */
+  baseDelay?: number
+  /** Growth per failed attempt. @default 2 */
+  factor?: number
+  /** Upper bound of any backoff window, ms. @default 30000 */
+  maxDelay?: number
+  /** Upper bound for a server's `Retry-After`, ms. @default 300000 */
+  maxRetryAfter?: number
+}
+
+export type StartPosition =
+  /** Resume after this checkpoint. */
+  | Checkpoint
+  /** Ignore the store and take what the server sends first (for Last-Event-ID: no header). */
+  | 'start'
+
+export interface SubscribeOptions {
+  /** The SSE endpoint. */
+  url: string | URL
+  /** @default 'GET' (the aviso dialect defaults to 'POST') */
+  method?: string
+  /** Sent on every attempt; a function is called per attempt, so a refreshed token is picked up. */
+  headers?: HeadersInit | (() => MaybePromise<HeadersInit>)
+  /**
+   * Request body: a string is sent as is; any other value as JSON. A function is evaluated per
+   * attempt (then pass `key`, since a function cannot be part of the resume key).
+   */
+  body?: unknown
+  /** Where checkpoints are committed. @default a new MemoryStore (resumes across reconnects only) */
+  store?: CheckpointStore
+  /** The store key. @default resumeKey() of url, method, body, dialect and `fingerprint` */
+  key?: string
+  /** Extra identity folded into the derived key (a user id, a schema version, ...). */
+  fingerprint?: string
+  /** Start here instead of the store's checkpoint. */
+  from?: StartPosition
+  /** How the server takes the cursor back. @default lastEventId() */
+  dialect?: Dialect
+  /** `live` runs until closed; `replay` ends when the server ends the stream normally. @default 'live' */
+  mode?: 'live' | 'replay'
+  signal?: AbortSignal
+  backoff?: BackoffOptions
+  /** Give up after this many failed attempts in a row. @default Infinity */
+  maxRetries?: number
+  /** No byte (comments count) for this long → drop the connection and reconnect. `false` disables. @default 60000 */
+  heartbeatTimeout?: number | false
+  /** Largest event accepted, bytes of its wire form. @default 1048576 (1 MiB) */
+  maxEventSize?: number
+  /** Called once after a 401; the next attempt must succeed or the subscription fails with `auth`. */
+  refreshAuth?: (context: { status: number; signal: AbortSignal }) => MaybePromise<void>
+  /** Events buffered ahead of the consumer before reading pauses. @default 1024 */
+  highWaterMark?: number
+  /** A jump on a contiguous stream is a `GapError` instead of a notice. @default false */
+  strictGaps?: boolean
+  /** `close()` commits the event the consumer holds. @default false */
+  commitOnClose?: boolean
+  /** A failed checkpoint write: `'fail'` stops with the StoreError; `'report'` tells onNotice and goes on. @default 'fail' */
+  onStoreError?: 'fail' | 'report'
+  /** Browsers: close the connection while the page is hidden, resume when visible. @default false */
+  pauseWhenHidden?: boolean
+  onStatus?: (change: StatusChange) => void
+  onNotice?: (notice: Notice) => void
+  /** Inject `fetch` (a custom agent, a test double of the network, a Worker service binding). */
+  fetch?: typeof fetch
+  /** Inject timers, clock and randomness (tests). */
+  runtime?: Partial<Runtime>
+}
+
+export type Handler = (event: SSEEvent) => MaybePromise<void>
+
+export interface Subscription extends AsyncIterable<SSEEvent> {
+  readonly status: Status
+  /** The store key in use (derived or given). */
+  readonly key: string
+  /** The last checkpoint handed to the store (it may still be in flight; see `flush`). */
+  readonly checkpoint: Checkpoint | undefined
+  /** Reconnects since the start. */
+  readonly reconnects: number
+  /** Stops the subscription, ends iteration, flushes checkpoints; resolves when nothing is in flight. */
+  close(): Promise<void>
+  /** Resolves when every checkpoint committed so far is durable in the store. */
+  flush(): Promise<void>
+  /**
+   * Handler form: awaits `handler` per event and commits the event when it resolves. Resolves when the
+   * subscription ends normally, rejects with the fatal error (or the handler's, as code `handler`).
+   */
+  forEach(handler: Handler): Promise<void>
+  addEventListener(type: 'status', listener: (event: CustomEvent<StatusChange>) => void): void
+  removeEventListener(type: 'status', listener: (event: CustomEvent<StatusChange>) => void): void
+}

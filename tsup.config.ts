@@ -1,0 +1,46 @@
+import { defineConfig } from 'tsup'
+
+// One entry per subpath so a Worker that imports `resumable-sse/kv` never pulls in idb-keyval.
+const entry = {
+  index: 'src/index.ts',
+  indexeddb: 'src/checkpoint/indexeddb.ts',
+  'local-storage': 'src/checkpoint/local-storage.ts',
+  kv: 'src/checkpoint/kv-namespace.ts',
+  'durable-object': 'src/checkpoint/durable-object.ts',
+  testing: 'src/testing/index.ts',
+}
+
+export default defineConfig([
+  {
+    entry,
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'es2022',
+    treeshake: true,
+    splitting: true,
+  },
+  {
+    // @noble/hashes 2.x ships ESM only; the CommonJS build inlines the one hash it needs so that
+    // `require('resumable-sse')` works on every Node >= 20 without require(esm).
+    entry,
+    format: ['cjs'],
+    dts: true,
+    sourcemap: true,
+    target: 'es2022',
+    noExternal: ['@noble/hashes'],
+  },
+  {
+    // The CDN build: `<script src=".../resumable-sse.global.js">` exposes `window.ResumableSSE`.
+    entry: { 'resumable-sse': 'src/global.ts' },
+    format: ['iife'],
+    globalName: 'ResumableSSE',
+    minify: true,
+    sourcemap: true,
+    target: 'es2020',
+    platform: 'browser',
+    noExternal: [/.*/],
+    outExtension: () => ({ js: '.global.js' }),
+  },
+])
