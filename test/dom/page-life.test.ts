@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { isHidden, isOffline, watchPageLife } from '../../src/supervisor/page-life.js'
+
+// happy-dom reports a fixed `onLine === true` and `visibilityState === 'visible'`; the browser would
+// change them before firing the event, so these helpers do the same on the instances.
+function setOnLine(value: boolean): void {
+  Object.defineProperty(globalThis.navigator, 'onLine', { configurable: true, get: () => value })
+}
+function setVisibility(value: 'visible' | 'hidden'): void {
+  Object.defineProperty(globalThis.document, 'visibilityState', { configurable: true, get: () => value })
+}
+function goOffline(): void {
+  setOnLine(false)
+  globalThis.dispatchEvent(new Event('offline'))
+}
+function goOnline(): void {
+  setOnLine(true)
+  globalThis.dispatchEvent(new Event('online'))
+}
+function hide(): void {
+  setVisibility('hidden')
+  document.dispatchEvent(new Event('visibilitychange'))
+}
+function show(): void {
+  setVisibility('visible')
+  document.dispatchEvent(new Event('visibilitychange'))
+}
+
+// Removing the own properties brings back happy-dom's defaults (online, visible).
+afterEach(() => {
+  delete (globalThis.navigator as { onLine?: boolean }).onLine
+  delete (globalThis.document as { visibilityState?: string }).visibilityState
+})
+
+describe('page life in a browser-like environment', () => {
+  it('reads the current connectivity and visibility', () => {
+    expect(isOffline()).toBe(false)
+    expect(isHidden()).toBe(false)
+    setOnLine(false)
+    setVisibility('hidden')
+    expect(isOffline()).toBe(true)
+    expect(isHidden()).toBe(true)
+  })
+
+  it('reports offline and online events in order', () => {
+    const seen: string[] = []
+    const stop = watchPageLife({ online: () => seen.push('online'), offline: () => seen.push('offline') })
+    goOffline()
+    goOnline()
+    stop()
+    expect(seen).toEqual(['offline', 'online'])
+  })
+
+  it('reports hidden and visible transitions, ignoring a visibilitychange that changed nothing', () => {
+    const seen: string[] = []
+    const stop = watchPageLife({ visible: () => seen.push('visible'), hidden: () => seen.push('hidden') })
+    document.dispatchEvent(new Event('visibilitychange')) // still visible: not a transition
+    hide()
+    hide()
+    show()
+    stop()
+    expect(seen).toEqual(['hidden', 'visible'])
+  })
+
+  it('stops reporting after unsubscribe, and unsubscribing twice is harmless', () => {
+    const seen: string[] = []
+    const stop = watchPageLife({
+      online: () => seen.push('online'),
+      offline: () => seen.push('offline'),
+      visible: () => seen.push('visible'),
+      hidden: () => seen.push('hidden'),
+    })
+    stop()
+    stop()
+    goOffline()
+    goOnline()
+    hide()
+    show()
+    expect(seen).toEqual([])
+  })
+
+  it('keeps independent watchers independent', () => {
+    const a: string[] = []
+    const b: string[] = []
+    const stopA = watchPageLife({ offline: () => a.push('offline') })
+    const stopB = watchPageLife({ offline: () => b.push('offline') })
+    stopA()
+    goOffline()
+    stopB()
+    expect(a).toEqual([])
+    expect(b).toEqual(['offline'])
+  })
+
+  it('attaches only the listeners it was given handlers for', () => {
+    const seen: string[] = []
+    const stop = watchPageLife({ hidden: () => seen.push('hidden') })
+    goOffline()
+    hide()
+    show()
+    stop()
+    expect(seen).toEqual(['hidden'])
+  })
+})
