@@ -34,6 +34,7 @@ export type {
   SSEEvent,
   Status,
   StatusChange,
+  StatusEvent,
   StatusReason,
   Notice,
   SubscribeOptions,

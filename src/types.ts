@@ -48,6 +48,12 @@ export type StatusReason =
   | 'done' //           replay mode finished, or the server said the stream will never grow
   | 'error' //          a fatal error
 
+/** What status listeners receive: shaped like a `CustomEvent<StatusChange>`. */
+export interface StatusEvent {
+  readonly type: 'status'
+  readonly detail: StatusChange
+}
+
 /** Reported through `onNotice` for things that are not fatal but a user may want to see. */
 export type Notice =
   | { readonly kind: 'gap'; readonly expected: number; readonly received: number }
@@ -153,9 +159,11 @@ export interface Subscription extends AsyncIterable<SSEEvent> {
   flush(): Promise<void>
   /**
    * Handler form: awaits `handler` per event and commits the event when it resolves. Resolves when the
-   * subscription ends normally, rejects with the fatal error (or the handler's, as code `handler`).
+   * subscription ends normally; rejects with the fatal error. A handler that rejects stops the
+   * subscription, its event is not committed, and `forEach` rejects with the handler's own error.
    */
   forEach(handler: Handler): Promise<void>
-  addEventListener(type: 'status', listener: (event: CustomEvent<StatusChange>) => void): void
-  removeEventListener(type: 'status', listener: (event: CustomEvent<StatusChange>) => void): void
+  /** Like EventTarget (but without relying on `CustomEvent`, which not every runtime has). */
+  addEventListener(type: 'status', listener: (event: StatusEvent) => void): void
+  removeEventListener(type: 'status', listener: (event: StatusEvent) => void): void
 }

@@ -1,0 +1,111 @@
+import type { DeliveredEvent } from './event.js'
+
+/**
+ * The buffer between the network (producer) and the consumer. Bounded: when it holds
+ * `highWaterMark` events the reader stops reading, so a slow consumer applies TCP backpressure to the
+ * server instead of growing our heap. Ending is deferred: a fatal error is thrown to the consumer
+ * only after every event received before it was delivered.
+ */
+export class EventChannel {
+  #buffer: DeliveredEvent[] = []
+  #head = 0
+  #waiter: { resolve(result: IteratorResult<DeliveredEvent>): void; reject(error: unknown): void } | undefined
+  #roomWaiter: (() => void) | undefined
+  #ended = false
+  #error: unknown
+  #errorThrown = false
+  readonly #highWaterMark: number
+
+  constructor(highWaterMark: number) {
+    this.#highWaterMark = highWaterMark
+  }
+
+  get size(): number {
+    return this.#buffer.length - this.#head
+  }
+
+  get ended(): boolean {
+    return this.#ended
+  }
+
+  push(event: DeliveredEvent): void {
+    if (this.#ended) return
+    const waiter = this.#waiter
+    if (waiter) {
+      this.#waiter = undefined
+      waiter.resolve({ value: event, done: false })
+    } else {
+      this.#buffer.push(event)
+    }
+  }
+
+  isFull(): boolean {
+    return this.size >= this.#highWaterMark
+  }
+
+  waitForRoom(): Promise<void> {
+    if (!this.isFull() || this.#ended) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#roomWaiter = resolve
+    })
+  }
+
+  /** No more events will come. With an error, the consumer gets it after the buffered events. */
+  end(error?: unknown): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#error = error
+    this.#wakeProducer()
+    const waiter = this.#waiter
+    if (waiter) {
+      this.#waiter = undefined
+      this.#settleEnd(waiter)
+    }
+  }
+
+  /** Drops buffered events (the consumer is gone) and ends. */
+  discard(): void {
+    this.#buffer = []
+    this.#head = 0
+    this.end()
+  }
+
+  pull(): Promise<IteratorResult<DeliveredEvent>> {
+    if (this.#head < this.#buffer.length) {
+      const event = this.#buffer[this.#head] as DeliveredEvent
+      this.#buffer[this.#head++] = undefined as unknown as DeliveredEvent
+      // Compact once the consumed prefix dominates, keeping pull O(1) amortised without Array#shift.
+      if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+        this.#buffer = this.#buffer.slice(this.#head)
+        this.#head = 0
+      }
+      if (this.#roomWaiter && !this.isFull()) this.#wakeProducer()
+      return Promise.resolve({ value: event, done: false })
+    }
+    if (this.#ended) {
+      return new Promise((resolve, reject) => this.#settleEnd({ resolve, reject }))
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject }
+      this.#wakeProducer()
+    })
+  }
+
+  #settleEnd(waiter: { resolve(result: IteratorResult<DeliveredEvent>): void; reject(error: unknown): void }): void {
+    if (this.#error !== undefined && !this.#errorThrown) {
+      // Exactly once: a consumer that calls next() again after the error sees a plain end.
+      this.#errorThrown = true
+      waiter.reject(this.#error)
+    } else {
+      waiter.resolve({ value: undefined, done: true })
+    }
+  }
+
+  #wakeProducer(): void {
+    const wake = this.#roomWaiter
+    if (wake) {
+      this.#roomWaiter = undefined
+      wake()
+    }
+  }
+}

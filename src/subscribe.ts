@@ -1,0 +1,220 @@
+import { Committer } from './checkpoint/committer.js'
+import type { Checkpoint } from './checkpoint/contract.js'
+import { resumeKey } from './checkpoint/resume-key.js'
+import { EventChannel } from './delivery/channel.js'
+import type { DeliveredEvent } from './delivery/event.js'
+import type { ResumableSSEError, StoreError } from './errors.js'
+import { resolveConfig, type ResolvedConfig } from './config.js'
+import { Supervisor } from './supervisor/run.js'
+import type { MachineState } from './supervisor/machine.js'
+import type { Handler, SSEEvent, Status, StatusChange, StatusEvent, Subscription, SubscribeOptions } from './types.js'
+import { toStoreError } from './checkpoint/contract.js'
+
+/**
+ * Opens a supervised, resumable SSE subscription. Validation errors throw synchronously (a
+ * `ConfigError`); everything after that — the store read, every connection — happens in the
+ * background and reaches you through iteration, `forEach`, and status events.
+ */
+export function subscribe(options: SubscribeOptions): Subscription {
+  return new ResumableSubscription(resolveConfig(options))
+}
+
+type StatusListener = (event: StatusEvent) => void
+
+class ResumableSubscription implements Subscription {
+  readonly key: string
+  readonly #config: ResolvedConfig
+  readonly #channel: EventChannel
+  readonly #listeners = new Set<StatusListener>()
+  #committer: Committer | undefined
+  #supervisor: Supervisor | undefined
+  #status: Status = 'connecting'
+  /** The event the consumer holds: committed when it asks for the next one. */
+  #held: DeliveredEvent | undefined
+  #consumed = false
+  #closing: Promise<void> | undefined
+  #finished: Promise<void>
+  #finish!: () => void
+  /** A store failure in 'fail' mode, raised as the subscription's error. */
+  #fatal: ResumableSSEError | undefined
+  readonly #abortListener = () => void this.close()
+
+  constructor(config: ResolvedConfig) {
+    this.#config = config
+    this.key = config.key ?? resumeKey({ url: config.request.url, method: config.request.method, body: config.request.body, dialect: config.dialect.name, ...(config.fingerprint !== undefined && { fingerprint: config.fingerprint }) })
+    this.#channel = new EventChannel(config.highWaterMark)
+    this.#finished = new Promise((resolve) => {
+      this.#finish = resolve
+    })
+    if (config.signal?.aborted) {
+      this.#status = 'closed'
+      this.#channel.end()
+      this.#finish()
+      return
+    }
+    config.signal?.addEventListener('abort', this.#abortListener, { once: true })
+    void this.#start()
+  }
+
+  get status(): Status {
+    return this.#status
+  }
+
+  get checkpoint(): Checkpoint | undefined {
+    return this.#committer?.checkpoint
+  }
+
+  get reconnects(): number {
+    return this.#supervisor?.state.reconnects ?? 0
+  }
+
+  async #start(): Promise<void> {
+    const config = this.#config
+    let start: Checkpoint | undefined
+    try {
+      if (config.from === 'start') start = undefined
+      else if (config.from !== undefined) start = config.from
+      else start = await config.store.get(this.key)
+    } catch (error) {
+      this.#failBeforeStart(toStoreError(error, 'get'))
+      return
+    }
+    if (this.#closing) return
+    if (start !== undefined && config.from === undefined) config.onNotice?.({ kind: 'resumed', checkpoint: start })
+
+    this.#committer = new Committer(config.store, this.key, config.runtime.now, (error) => this.#onStoreError(error), start)
+    this.#supervisor = new Supervisor({
+      runtime: config.runtime,
+      request: config.request,
+      dialect: config.dialect,
+      machine: config.machine,
+      channel: this.#channel,
+      start,
+      maxEventSize: config.maxEventSize,
+      heartbeatTimeout: config.heartbeatTimeout,
+      strictGaps: config.strictGaps,
+      refreshAuth: config.refreshAuth,
+      onStatus: (change) => this.#setStatus(change),
+      onNotice: (notice) => config.onNotice?.(notice),
+      onClosed: (state) => this.#onClosed(state),
+    })
+    this.#supervisor.start()
+  }
+
+  #failBeforeStart(error: ResumableSSEError): void {
+    const change: StatusChange = { status: 'closed', previous: this.#status, attempt: 0, reconnects: 0, reason: 'error', error }
+    this.#setStatus(change)
+    this.#channel.end(error)
+    this.#cleanup()
+  }
+
+  #onClosed(state: MachineState): void {
+    this.#channel.end(this.#fatal ?? state.error)
+    this.#cleanup()
+  }
+
+  #cleanup(): void {
+    this.#config.signal?.removeEventListener('abort', this.#abortListener)
+    this.#finish()
+  }
+
+  #onStoreError(error: StoreError): void {
+    if (this.#config.onStoreError === 'report') {
+      this.#config.onNotice?.({ kind: 'store-error', error })
+      return
+    }
+    this.#fatal ??= error
+    this.#supervisor?.post({ type: 'failed', error })
+  }
+
+  #setStatus(change: StatusChange): void {
+    this.#status = change.status
+    this.#config.onStatus?.(change)
+    if (this.#listeners.size > 0) {
+      const event: StatusEvent = { type: 'status', detail: change }
+      for (const listener of this.#listeners) listener(event)
+    }
+  }
+
+  addEventListener(type: 'status', listener: StatusListener): void {
+    if (type === 'status') this.#listeners.add(listener)
+  }
+
+  removeEventListener(type: 'status', listener: StatusListener): void {
+    if (type === 'status') this.#listeners.delete(listener)
+  }
+
+  #commitHeld(): void {
+    const held = this.#held
+    if (held === undefined) return
+    this.#held = undefined
+    if (held.positioned) this.#committer?.commit(held)
+  }
+
+  async #next(): Promise<IteratorResult<SSEEvent>> {
+    this.#commitHeld()
+    const result = await this.#channel.pull()
+    if (!result.done) this.#held = result.value
+    return result
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<SSEEvent> {
+    this.#claim('iterate')
+    return {
+      next: () => this.#next(),
+      return: async () => {
+        await this.close()
+        return { value: undefined, done: true }
+      },
+    }
+  }
+
+  async forEach(handler: Handler): Promise<void> {
+    if (typeof handler !== 'function') throw new TypeError('Expected `handler` to be a function')
+    this.#claim('forEach')
+    for (;;) {
+      const result = await this.#channel.pull()
+      if (result.done) return
+      try {
+        await handler(result.value)
+      } catch (error) {
+        // The event was not finished, so it is not committed: it will be delivered again next run.
+        await this.close()
+        throw error
+      }
+      if (result.value.positioned) this.#committer?.commit(result.value)
+    }
+  }
+
+  #claim(how: string): void {
+    if (this.#consumed) throw new TypeError(`A subscription has one consumer; it is already consumed (${how})`)
+    this.#consumed = true
+  }
+
+  flush(): Promise<void> {
+    return this.#committer?.flush() ?? Promise.resolve()
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    if (this.#config.commitOnClose) this.#commitHeld()
+    this.#held = undefined
+    this.#supervisor?.abort()
+    if (!this.#supervisor && this.#status !== 'closed') {
+      this.#setStatus({ status: 'closed', previous: this.#status, attempt: 0, reconnects: 0, reason: 'aborted' })
+    }
+    this.#channel.discard()
+    this.#cleanup()
+    await this.#finished
+    try {
+      await this.flush()
+    } catch (error) {
+      if (this.#config.onStoreError === 'report') this.#config.onNotice?.({ kind: 'store-error', error: toStoreError(error, 'flush') })
+      else throw error
+    }
+  }
+}

@@ -1,0 +1,237 @@
+import { HttpError, type ResumableSSEError, ResumableSSEError as BaseError } from '../errors.js'
+import type { Status, StatusReason } from '../types.js'
+import { type BackoffPolicy, fullJitter } from './backoff.js'
+
+/**
+ * The supervisor's decisions, as a pure function: (state, input) → (state, command). No timers, no I/O,
+ * no clock: randomness arrives as the `unit` argument, so every transition can be tested as a table.
+ * The driver (run.ts) performs the command and feeds what happened back in as the next input.
+ */
+
+export interface MachineConfig extends BackoffPolicy {
+  /** Cap for Retry-After, ms. */
+  maxRetryAfter: number
+  /** Failed attempts in a row before giving up. */
+  maxRetries: number
+  mode: 'live' | 'replay'
+  /** Whether the user gave a `refreshAuth`. */
+  canRefreshAuth: boolean
+  pauseWhenHidden: boolean
+}
+
+export interface MachineState {
+  readonly status: Status
+  /** Failed attempts since the last connection that delivered an event. */
+  readonly attempt: number
+  /** Connections opened after the first. */
+  readonly reconnects: number
+  /** The auth refresh was used for the current streak of failures; the next 401 is fatal. */
+  readonly authRefreshed: boolean
+  /** The server's `retry:` field, ms: replaces the base delay. */
+  readonly retryBase: number | undefined
+  readonly offline: boolean
+  readonly hidden: boolean
+  /** A connection was opened before (so the next one is a reconnect). */
+  readonly connectedBefore: boolean
+  readonly reason?: StatusReason
+  readonly delay?: number
+  readonly error?: ResumableSSEError
+}
+
+export type Input =
+  | { type: 'start' }
+  /** 200 with the right content type. */
+  | { type: 'opened' }
+  /** The first event of this connection reached the consumer's buffer. */
+  | { type: 'progress' }
+  /** The server sent `retry:`. */
+  | { type: 'retry-hint'; ms: number }
+  /** The connection ended by itself. */
+  | { type: 'ended'; reason: 'eof' | 'transport' | 'starved' }
+  /** The dialect saw the server announce the end of this connection. */
+  | { type: 'server-closing'; reconnect: number | 'done' }
+  /** The stream is complete (replay mode finished). */
+  | { type: 'finished' }
+  /** A non-200 answer. `retryAfter` is already parsed to ms (uncapped). */
+  | { type: 'http'; error: HttpError; retryAfter: number | undefined }
+  | { type: 'auth-refreshed' }
+  /** Something fatal: protocol error, event too large, store failure, refresh threw, handler rejected. */
+  | { type: 'failed'; error: ResumableSSEError }
+  /** The backoff timer fired. */
+  | { type: 'waited' }
+  | { type: 'abort' }
+  | { type: 'offline' }
+  | { type: 'online' }
+  | { type: 'hidden' }
+  | { type: 'visible' }
+
+export type Command =
+  /** Keep doing whatever is in progress. */
+  | { type: 'none' }
+  /** Drop whatever is in progress and open a connection. */
+  | { type: 'connect' }
+  /** Drop whatever is in progress and wait (`Infinity`: until an input such as `online` arrives). */
+  | { type: 'wait'; ms: number }
+  /** Drop whatever is in progress and call the user's refreshAuth. */
+  | { type: 'refresh-auth'; status: number }
+  /** Drop whatever is in progress; the subscription is over (see state.error). */
+  | { type: 'stop' }
+
+export interface Transition {
+  state: MachineState
+  command: Command
+}
+
+export function initialState(): MachineState {
+  return {
+    status: 'connecting',
+    attempt: 0,
+    reconnects: 0,
+    authRefreshed: false,
+    retryBase: undefined,
+    offline: false,
+    hidden: false,
+    connectedBefore: false,
+  }
+}
+
+const NONE: Command = { type: 'none' }
+const CONNECT: Command = { type: 'connect' }
+const STOP: Command = { type: 'stop' }
+
+export function step(state: MachineState, input: Input, config: MachineConfig, unit: number): Transition {
+  if (state.status === 'closed') return { state, command: NONE }
+
+  switch (input.type) {
+    case 'start':
+      if (state.hidden && config.pauseWhenHidden) return pause(state, 'hidden')
+      return connect(state)
+
+    case 'opened':
+      return {
+        state: {
+          ...state,
+          status: 'open',
+          reconnects: state.connectedBefore ? state.reconnects + 1 : state.reconnects,
+          connectedBefore: true,
+          reason: undefined,
+          delay: undefined,
+        },
+        command: NONE,
+      }
+
+    case 'progress':
+      // A connection that delivered an event proves the server is healthy again: the next failure
+      // starts from the smallest window, and a later 401 gets a fresh refresh.
+      return { state: { ...state, attempt: 0, authRefreshed: false }, command: NONE }
+
+    case 'retry-hint':
+      return { state: { ...state, retryBase: input.ms }, command: NONE }
+
+    case 'ended':
+      return retry(state, config, unit, input.reason, undefined)
+
+    case 'server-closing':
+      if (input.reconnect === 'done') return close(state, 'done')
+      // The server chose when we come back; this is routine, not a failure.
+      return input.reconnect <= 0 ? connect({ ...state, attempt: 0 }) : backoff({ ...state, attempt: 0 }, input.reconnect, 'server-closing')
+
+    case 'finished':
+      return close(state, 'done')
+
+    case 'http':
+      return onHttp(state, input.error, input.retryAfter, config, unit)
+
+    case 'auth-refreshed':
+      return connect({ ...state, authRefreshed: true })
+
+    case 'failed':
+      return close(state, 'error', input.error)
+
+    case 'waited':
+      if (state.status !== 'backoff') return { state, command: NONE }
+      return connect(state)
+
+    case 'abort':
+      return close(state, 'aborted')
+
+    case 'offline':
+      // Only remembered: an open connection may well survive a blip, and if it does not, the failure
+      // path below parks us until `online` instead of burning retries against a dead network.
+      return { state: { ...state, offline: true }, command: NONE }
+
+    case 'online': {
+      const next = { ...state, offline: false }
+      if (state.status === 'backoff' && state.reason !== 'hidden') return connect(next)
+      return { state: next, command: NONE }
+    }
+
+    case 'hidden': {
+      const next = { ...state, hidden: true }
+      if (!config.pauseWhenHidden || state.status === 'refreshing-auth') return { state: next, command: NONE }
+      return pause(next, 'hidden')
+    }
+
+    case 'visible': {
+      const next = { ...state, hidden: false }
+      if (config.pauseWhenHidden && state.status === 'backoff' && state.reason === 'hidden') return connect(next)
+      return { state: next, command: NONE }
+    }
+  }
+}
+
+function connect(state: MachineState): Transition {
+  return { state: { ...state, status: 'connecting', reason: undefined, delay: undefined }, command: CONNECT }
+}
+
+function close(state: MachineState, reason: StatusReason, error?: ResumableSSEError): Transition {
+  const next: MachineState = { ...state, status: 'closed', reason, delay: undefined }
+  return { state: error ? { ...next, error } : next, command: STOP }
+}
+
+function backoff(state: MachineState, delay: number, reason: StatusReason): Transition {
+  return { state: { ...state, status: 'backoff', reason, delay }, command: { type: 'wait', ms: delay } }
+}
+
+/** Parked until an input (online / visible) moves us on. */
+function pause(state: MachineState, reason: 'offline' | 'hidden'): Transition {
+  return { state: { ...state, status: 'backoff', reason, delay: undefined }, command: { type: 'wait', ms: Number.POSITIVE_INFINITY } }
+}
+
+/**
+ * A failed or ended connection: count it, give up after maxRetries, otherwise back off. In replay
+ * mode a clean EOF ends the subscription before we get here (the driver sends `finished`).
+ */
+function retry(
+  state: MachineState,
+  config: MachineConfig,
+  unit: number,
+  reason: StatusReason,
+  retryAfter: number | undefined,
+): Transition {
+  if (state.attempt >= config.maxRetries) {
+    return close(state, 'error', new BaseError('retries-exhausted', `Gave up after ${state.attempt} failed attempt(s) in a row`))
+  }
+  const failed = { ...state, attempt: state.attempt + 1 }
+  if (state.offline) return pause(failed, 'offline')
+  if (state.hidden && config.pauseWhenHidden) return pause(failed, 'hidden')
+  const policy = state.retryBase === undefined ? config : { ...config, baseDelay: state.retryBase }
+  const delay = retryAfter !== undefined ? Math.min(retryAfter, config.maxRetryAfter) : fullJitter(state.attempt, policy, unit)
+  return backoff(failed, delay, reason)
+}
+
+function onHttp(state: MachineState, error: HttpError, retryAfter: number | undefined, config: MachineConfig, unit: number): Transition {
+  const status = error.status
+  if (status === 401) {
+    if (!config.canRefreshAuth || state.authRefreshed) {
+      const message = config.canRefreshAuth
+        ? 'Server answered 401 again after the auth refresh'
+        : 'Server answered 401 and no refreshAuth option was given'
+      return close(state, 'error', new HttpError(401, error.body, error.requestId, 'auth', message))
+    }
+    return { state: { ...state, status: 'refreshing-auth', reason: 'http', delay: undefined }, command: { type: 'refresh-auth', status } }
+  }
+  if (status === 429 || status === 503) return retry(state, config, unit, 'http', retryAfter)
+  if (status >= 500 && status <= 599) return retry(state, config, unit, 'http', undefined)
+  return close(state, 'error', error)
+}

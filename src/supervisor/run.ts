@@ -1,0 +1,230 @@
+import type { Position } from '../checkpoint/committer.js'
+import type { Checkpoint } from '../checkpoint/contract.js'
+import type { Dialect, DialectSink } from '../dialects/dialect.js'
+import { DeliveredEvent } from '../delivery/event.js'
+import type { EventChannel } from '../delivery/channel.js'
+import { Sequencer } from '../delivery/sequencer.js'
+import { GapError, ResumableSSEError } from '../errors.js'
+import type { Notice, Runtime, StatusChange } from '../types.js'
+import { runAttempt, type AttemptOutcome } from '../wire/attempt.js'
+import { buildRequest, type RequestSpec } from '../wire/request.js'
+import { parseRetryAfter } from './backoff.js'
+import { type Command, initialState, type Input, type MachineConfig, type MachineState, step } from './machine.js'
+import { isHidden, isOffline, watchPageLife } from './page-life.js'
+
+export interface SupervisorOptions {
+  runtime: Runtime
+  request: RequestSpec
+  dialect: Dialect
+  machine: MachineConfig
+  channel: EventChannel
+  /** Where to resume from on the first connection (the checkpoint or the `from` option). */
+  start: Checkpoint | undefined
+  maxEventSize: number
+  heartbeatTimeout: number | false
+  strictGaps: boolean
+  refreshAuth: ((context: { status: number; signal: AbortSignal }) => unknown) | undefined
+  onStatus(change: StatusChange): void
+  onNotice(notice: Notice): void
+  /** Called once when the machine reaches `closed`. */
+  onClosed(state: MachineState): void
+}
+
+/**
+ * The driver: performs the machine's commands (connect, wait, refresh auth, stop) and feeds what
+ * happened back as inputs. It decides nothing itself. Each command gets a fresh AbortController; a new
+ * command aborts the previous one, and outcomes from an aborted effect are ignored (stale token), so
+ * a late timer or a late fetch can never act on a state it no longer belongs to.
+ */
+export class Supervisor {
+  #state: MachineState = initialState()
+  readonly #options: SupervisorOptions
+  readonly #sequencer: Sequencer
+  #effect: AbortController | undefined
+  #stopPageLife: (() => void) | undefined
+
+  constructor(options: SupervisorOptions) {
+    this.#options = options
+    this.#sequencer = new Sequencer(options.start, options.dialect.contiguous)
+  }
+
+  get state(): MachineState {
+    return this.#state
+  }
+
+  start(): void {
+    this.#stopPageLife = watchPageLife({
+      offline: () => this.post({ type: 'offline' }),
+      online: () => this.post({ type: 'online' }),
+      hidden: () => this.post({ type: 'hidden' }),
+      visible: () => this.post({ type: 'visible' }),
+    })
+    // The page may already be offline or hidden when we start; the machine must know before `start`.
+    if (isOffline()) this.post({ type: 'offline' })
+    if (isHidden()) this.post({ type: 'hidden' })
+    this.post({ type: 'start' })
+  }
+
+  post(input: Input): void {
+    const previous = this.#state
+    if (previous.status === 'closed') return
+    const { state, command } = step(previous, input, this.#options.machine, this.#options.runtime.random())
+    this.#state = state
+    if (state.status !== previous.status || state.delay !== previous.delay) this.#reportStatus(previous, state)
+    this.#perform(command)
+  }
+
+  #reportStatus(previous: MachineState, state: MachineState): void {
+    const change: StatusChange = {
+      status: state.status,
+      previous: previous.status,
+      attempt: state.attempt,
+      reconnects: state.reconnects,
+      ...(state.delay !== undefined && { delay: state.delay }),
+      ...(state.reason !== undefined && { reason: state.reason }),
+      ...(state.error !== undefined && { error: state.error }),
+    }
+    this.#options.onStatus(change)
+  }
+
+  #perform(command: Command): void {
+    if (command.type === 'none') return
+    this.#effect?.abort()
+    this.#effect = undefined
+    switch (command.type) {
+      case 'connect':
+        this.#connect(this.#newEffect())
+        return
+      case 'wait':
+        if (command.ms !== Number.POSITIVE_INFINITY) this.#wait(command.ms, this.#newEffect())
+        return
+      case 'refresh-auth':
+        this.#refresh(command.status, this.#newEffect())
+        return
+      case 'stop':
+        this.#stopPageLife?.()
+        this.#options.onClosed(this.#state)
+        return
+    }
+  }
+
+  #newEffect(): AbortController {
+    const controller = new AbortController()
+    this.#effect = controller
+    return controller
+  }
+
+  /** Posts an input only while `effect` is still the current one. */
+  #postFrom(effect: AbortController, input: Input): void {
+    if (this.#effect === effect && !effect.signal.aborted) this.post(input)
+  }
+
+  #wait(ms: number, effect: AbortController): void {
+    const { runtime } = this.#options
+    const handle = runtime.setTimeout(() => this.#postFrom(effect, { type: 'waited' }), ms)
+    effect.signal.addEventListener('abort', () => runtime.clearTimeout(handle), { once: true })
+  }
+
+  async #refresh(status: number, effect: AbortController): Promise<void> {
+    try {
+      await this.#options.refreshAuth?.({ status, signal: effect.signal })
+      this.#postFrom(effect, { type: 'auth-refreshed' })
+    } catch (error) {
+      this.#postFrom(effect, { type: 'failed', error: new ResumableSSEError('auth', 'refreshAuth failed', { cause: error }) })
+    }
+  }
+
+  async #connect(effect: AbortController): Promise<void> {
+    const options = this.#options
+    const position = this.#positionCheckpoint()
+    let outcome: AttemptOutcome
+    try {
+      const request = await buildRequest(options.request, options.dialect, position, options.machine.mode, effect.signal)
+      outcome = await runAttempt(request, effect, {
+        runtime: options.runtime,
+        session: options.dialect.open(position, options.machine.mode),
+        sink: this.#sink(effect),
+        maxEventSize: options.maxEventSize,
+        heartbeatTimeout: options.heartbeatTimeout,
+        mode: options.machine.mode,
+        onOpen: () => this.#postFrom(effect, { type: 'opened' }),
+        onRetryHint: (ms) => this.#postFrom(effect, { type: 'retry-hint', ms }),
+        isFull: () => options.channel.isFull(),
+        waitForRoom: () => options.channel.waitForRoom(),
+      })
+    } catch (error) {
+      // Building the request failed: a headers/body function threw, or the dialect rejected the
+      // position. Retrying would fail the same way.
+      outcome = { type: 'failed', error: error instanceof ResumableSSEError ? error : new ResumableSSEError('config', `Could not build the request: ${(error as Error)?.message ?? String(error)}`, { cause: error }) }
+    }
+    this.#postFrom(effect, this.#toInput(outcome))
+  }
+
+  #toInput(outcome: AttemptOutcome): Input {
+    switch (outcome.type) {
+      case 'http':
+        return { type: 'http', error: outcome.error, retryAfter: parseRetryAfter(outcome.retryAfter, this.#options.runtime.now(), Number.POSITIVE_INFINITY) }
+      case 'ended':
+        return { type: 'ended', reason: outcome.reason }
+      case 'closing':
+        return { type: 'server-closing', reconnect: outcome.reconnect }
+      case 'finished':
+        return { type: 'finished' }
+      case 'failed':
+        return { type: 'failed', error: outcome.error }
+      case 'aborted':
+        // Only reachable for a stale effect (the current one is aborted only by a newer command).
+        return { type: 'abort' }
+    }
+  }
+
+  /** The last received position as a checkpoint, for the next request. */
+  #positionCheckpoint(): Checkpoint | undefined {
+    const last = this.#sequencer.last
+    if (last === undefined) return undefined
+    return last.meta ? { sequence: last.sequence, cursor: last.cursor, meta: last.meta } : { sequence: last.sequence, cursor: last.cursor }
+  }
+
+  #sink(effect: AbortController): Pick<DialectSink, 'deliver' | 'deliverUnpositioned'> {
+    const { channel, onNotice, strictGaps } = this.#options
+    const sequencer = this.#sequencer
+    let progressed = false
+    const progress = () => {
+      if (!progressed) {
+        progressed = true
+        this.#postFrom(effect, { type: 'progress' })
+      }
+    }
+    return {
+      deliver: (type, data, id, sequence, cursor, meta) => {
+        const verdict = sequencer.judge(sequence)
+        if (verdict === 'duplicate') {
+          onNotice({ kind: 'duplicate', sequence })
+          return
+        }
+        if (verdict === 'gap') {
+          const expected = sequencer.expected
+          if (strictGaps) {
+            this.#postFrom(effect, { type: 'failed', error: new GapError(expected, sequence) })
+            return
+          }
+          onNotice({ kind: 'gap', expected, received: sequence })
+        }
+        const event = new DeliveredEvent(type, data, id, sequence, cursor, meta, true)
+        sequencer.last = event as Position
+        channel.push(event)
+        progress()
+      },
+      deliverUnpositioned: (type, data) => {
+        const last = sequencer.last
+        channel.push(new DeliveredEvent(type, data, undefined, last?.sequence ?? 0, last?.cursor ?? '', undefined, false))
+        progress()
+      },
+    }
+  }
+
+  /** close() / abort: stop whatever runs now. */
+  abort(): void {
+    this.post({ type: 'abort' })
+  }
+}
