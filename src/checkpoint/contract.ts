@@ -110,6 +110,9 @@ export function fromStored(value: unknown, where: string): Checkpoint {
   if (checkpoint.committedAt !== undefined && typeof checkpoint.committedAt !== 'number') {
     throw new StoreError('corrupt', `Stored checkpoint at ${where} has a non-numeric committedAt`)
   }
+  // A fresh `meta` object: backends that hand out cached values (a Durable Object's storage cache, a
+  // caller-supplied Map) must never let a caller's mutation reach the stored checkpoint.
+  if (checkpoint.meta !== undefined) checkpoint.meta = { ...(checkpoint.meta as Record<string, string>) }
   return checkpoint as Checkpoint
 }
 

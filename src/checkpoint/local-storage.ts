@@ -1,0 +1,117 @@
+import { StoreError } from '../errors.js'
+import {
+  assertValidCheckpoint,
+  type Checkpoint,
+  type CheckpointStore,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  supersedes,
+  toStoreError,
+} from './contract.js'
+
+/** The part of the Web Storage API this store uses (`localStorage`, `sessionStorage`, or your own). */
+export interface StorageLike {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+  removeItem(key: string): void
+}
+
+export interface LocalStorageStoreOptions {
+  /**
+   * Prepended to every key, so checkpoints never collide with the page's own entries.
+   * @default 'resumable-sse:'
+   */
+  prefix?: string
+  /**
+   * The storage to use. Looked up on first use, never at import or construction: merely touching
+   * `window.localStorage` throws a `SecurityError` in sandboxed iframes, opaque origins and browsers
+   * with storage disabled.
+   * @default globalThis.localStorage
+   */
+  storage?: StorageLike
+}
+
+interface LockManagerLike {
+  request<T>(name: string, callback: () => Promise<T> | T): Promise<T>
+}
+
+/**
+ * Checkpoints in `localStorage` (browsers; Deno with `--location`), one versioned JSON value per key.
+ *
+ * Cross-tab safety: `put` is a read-compare-write. Inside one page it is atomic anyway (the three
+ * calls run synchronously, no other code can interleave), but two tabs run in parallel and
+ * `localStorage` offers no transaction. So when `navigator.locks` (Web Locks) exists, `put` and
+ * `delete` hold an exclusive lock named after the key, and tabs racing on one key can never move it
+ * backwards. WITHOUT Web Locks this is best-effort: two tabs writing the same key at the same instant
+ * may leave the lower checkpoint, which only means some events are delivered again (at-least-once),
+ * never that one is lost. Use `IndexedDBStore` where that matters.
+ *
+ * Failures are typed `StoreError`s at use: `forbidden` for a `SecurityError` (storage disabled,
+ * sandboxed iframe, opaque origin), `quota` for a `QuotaExceededError`, with the DOMException as `cause`.
+ */
+export class LocalStorageStore implements CheckpointStore {
+  readonly #prefix: string
+  readonly #given: StorageLike | undefined
+  #storage: StorageLike | undefined
+
+  constructor(options: LocalStorageStoreOptions = {}) {
+    this.#prefix = options.prefix ?? 'resumable-sse:'
+    this.#given = options.storage
+  }
+
+  async get(key: string): Promise<Checkpoint | undefined> {
+    const storageKey = this.#prefix + key
+    const text = this.#call('get', (storage) => storage.getItem(storageKey))
+    return text === null ? undefined : decodeCheckpoint(text, where(storageKey))
+  }
+
+  async put(key: string, checkpoint: Checkpoint): Promise<void> {
+    assertValidCheckpoint(checkpoint)
+    const storageKey = this.#prefix + key
+    const text = encodeCheckpoint(checkpoint)
+    await this.#exclusive(storageKey, () => {
+      const current = this.#call('put', (storage) => storage.getItem(storageKey))
+      // Rule 4: garbage under our key rejects the put and stays where it is.
+      if (current !== null && !supersedes(checkpoint, decodeCheckpoint(current, where(storageKey)))) return
+      // A failing setItem (quota) leaves the previous value in place, so the contract holds.
+      this.#call('put', (storage) => storage.setItem(storageKey, text))
+    })
+  }
+
+  async delete(key: string): Promise<void> {
+    const storageKey = this.#prefix + key
+    await this.#exclusive(storageKey, () => {
+      this.#call('delete', (storage) => storage.removeItem(storageKey))
+    })
+  }
+
+  #call<T>(action: string, body: (storage: StorageLike) => T): T {
+    try {
+      return body(this.#resolve())
+    } catch (error) {
+      throw toStoreError(error, action)
+    }
+  }
+
+  #resolve(): StorageLike {
+    if (this.#storage) return this.#storage
+    const storage = this.#given ?? (globalThis as { localStorage?: StorageLike }).localStorage
+    if (!storage) throw new StoreError('unavailable', 'localStorage is not available in this runtime (Deno needs --location)')
+    this.#storage = storage
+    return storage
+  }
+
+  async #exclusive(storageKey: string, body: () => void): Promise<void> {
+    const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks
+    if (!locks || typeof locks.request !== 'function') return body()
+    try {
+      await locks.request(`resumable-sse lock ${storageKey}`, body)
+    } catch (error) {
+      throw toStoreError(error, 'lock')
+    }
+  }
+}
+
+function where(storageKey: string): string {
+  return `localStorage[${JSON.stringify(storageKey)}]`
+}

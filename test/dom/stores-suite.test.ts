@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest'
+import {
+  assertValidCheckpoint,
+  type Checkpoint,
+  type CheckpointStore,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  supersedes,
+} from '../../src/checkpoint/contract.js'
+import { type CaseResult, checkpointStoreContract, createContractRunner, type StoreHarness } from '../../src/testing/index.js'
+
+// The contract suite is only worth something if it fails broken stores. A small reference store over
+// a Map of JSON strings passes; each deliberately broken variant must fail the case for its rule.
+
+type Flaw = 'none' | 'not-monotonic' | 'garbage-is-missing' | 'validates-after-write' | 'shares-objects' | 'lost-delete'
+
+class MapStore implements CheckpointStore {
+  readonly #last = new Map<string, Checkpoint>()
+  constructor(
+    readonly raw: Map<string, string>,
+    readonly flaw: Flaw,
+  ) {}
+
+  async get(key: string): Promise<Checkpoint | undefined> {
+    const text = this.raw.get(key)
+    if (text === undefined) return undefined
+    if (this.flaw === 'shares-objects' && this.#last.has(key)) return this.#last.get(key)
+    try {
+      return decodeCheckpoint(text, key)
+    } catch (error) {
+      if (this.flaw === 'garbage-is-missing') return undefined
+      throw error
+    }
+  }
+
+  async put(key: string, checkpoint: Checkpoint): Promise<void> {
+    if (this.flaw === 'validates-after-write') this.raw.set(key, JSON.stringify({ v: 1, ...checkpoint }))
+    assertValidCheckpoint(checkpoint)
+    const text = this.raw.get(key)
+    const current = text === undefined ? undefined : decodeCheckpoint(text, key)
+    if (this.flaw === 'not-monotonic' || supersedes(checkpoint, current)) {
+      this.raw.set(key, encodeCheckpoint(checkpoint))
+      this.#last.set(key, checkpoint)
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    if (this.flaw !== 'lost-delete') this.raw.delete(key)
+    this.#last.delete(key)
+  }
+}
+
+async function runAgainst(flaw: Flaw): Promise<CaseResult[]> {
+  const runner = createContractRunner()
+  const harness = (): StoreHarness => {
+    const raw = new Map<string, string>()
+    return {
+      store: new MapStore(raw, flaw),
+      another: () => new MapStore(raw, flaw),
+      corrupt: async (key, value) => void raw.set(key, typeof value === 'string' ? value : JSON.stringify(value)),
+    }
+  }
+  checkpointStoreContract(`MapStore(${flaw})`, harness, runner)
+  return runner.run()
+}
+
+const failed = (results: CaseResult[]) => results.filter((r) => !r.ok).map((r) => r.name.split(' > ')[1])
+
+describe('the exported contract suite', () => {
+  it('registers twelve cases and passes a correct store', async () => {
+    const results = await runAgainst('none')
+    expect(results).toHaveLength(12)
+    expect(results.filter((r) => !r.ok)).toEqual([])
+  })
+
+  it.each([
+    ['not-monotonic', ['a lower put is a silent no-op', 'an equal put is a silent no-op, even with another cursor', 'puts are strictly monotonic over a mixed sequence']],
+    ['garbage-is-missing', ['corrupt stored data is a StoreError("corrupt") on get and put, and is not overwritten', 'a checkpoint written by another format version is a StoreError("version") and is not overwritten']],
+    ['validates-after-write', ['a rejected put (invalid checkpoint) leaves the state unchanged']],
+    ['shares-objects', ['checkpoints are copied in and out']],
+    ['lost-delete', ['delete then a lower put works']],
+  ] as const)('fails a store that is %s in the cases for that rule', async (flaw, cases) => {
+    const results = await runAgainst(flaw)
+    expect(failed(results)).toEqual(expect.arrayContaining([...cases]))
+    expect(results).toHaveLength(12)
+  })
+
+  it('fails every rule-4 case when the harness cannot corrupt the backend', async () => {
+    const runner = createContractRunner()
+    checkpointStoreContract('no corrupt()', () => ({ store: new MapStore(new Map(), 'none') }), runner)
+    const results = await runner.run()
+    expect(failed(results)).toEqual([
+      'corrupt stored data is a StoreError("corrupt") on get and put, and is not overwritten',
+      'a checkpoint written by another format version is a StoreError("version") and is not overwritten',
+    ])
+    expect(results.find((r) => !r.ok)?.error).toContain('corrupt(key, raw)')
+  })
+})
