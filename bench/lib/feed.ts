@@ -1,0 +1,39 @@
+// The injected network: a `fetch` that answers every request with the same pre-built chunks as a
+// streaming `Response` body. One chunk per pull, like a socket delivering reads, so every client pays the
+// same per-chunk stream cost and none gets the whole body in one piece.
+
+export const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-store' }
+
+export function chunkStream(chunks: readonly Uint8Array[], signal?: AbortSignal | null): ReadableStream<Uint8Array> {
+  let index = 0
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (signal?.aborted) {
+          controller.error(signal.reason)
+          return
+        }
+        const chunk = chunks[index++]
+        if (chunk === undefined) controller.close()
+        else controller.enqueue(chunk)
+      },
+    },
+    // highWaterMark 0: nothing is read ahead before the consumer asks, as with a real socket under
+    // backpressure; the consumer's pull drives every chunk.
+    { highWaterMark: 0 },
+  )
+}
+
+export function sseResponse(chunks: readonly Uint8Array[], signal?: AbortSignal | null): Response {
+  return new Response(chunkStream(chunks, signal), { status: 200, headers: SSE_HEADERS })
+}
+
+/** A `fetch` that serves `chunks` to every request (and counts requests, so a reconnect is visible). */
+export function fetchServing(chunks: readonly Uint8Array[]): typeof fetch & { requests: number } {
+  const fake = (async (_input: RequestInfo | URL, init?: RequestInit) => {
+    fake.requests++
+    return sseResponse(chunks, init?.signal)
+  }) as typeof fetch & { requests: number }
+  fake.requests = 0
+  return fake
+}

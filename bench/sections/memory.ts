@@ -1,0 +1,208 @@
+// Section 5: memory. (a) Heap after 1 000 000 events minus heap after 10 000, over one endless
+// connection generated on the fly (nothing pre-built that could hide or fake a leak); a flat figure means
+// per-event state is released. (b) Heap per idle subscription: 1 000 subscriptions open against the
+// child-process server, each holding after its first event.
+import { EventSource } from 'eventsource'
+import { createParser } from 'eventsource-parser'
+import type { ChildServer } from '../lib/child-server.js'
+import type { ResumableSSE } from '../lib/clients.js'
+import { SSE_HEADERS } from '../lib/feed.js'
+import type { Section } from '../lib/report.js'
+import { bytes, fixed } from '../lib/stats.js'
+
+export interface MemoryOptions {
+  lib: ResumableSSE | undefined
+  server: ChildServer
+  early: number
+  late: number
+  idle: number
+}
+
+function heap(): number {
+  globalThis.gc?.()
+  globalThis.gc?.()
+  return process.memoryUsage().heapUsed
+}
+
+/** An endless body of ~60 B events, 128 per chunk, encoded as it is pulled. */
+function endlessFetch(): typeof fetch {
+  return (async (_input: RequestInfo | URL, init?: RequestInit) => {
+    const encoder = new TextEncoder()
+    let n = 0
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (init?.signal?.aborted) return controller.error(init.signal.reason)
+          let text = ''
+          for (let i = 0; i < 128; i++) {
+            n++
+            text += `id: ${n}\r\nevent: tick\r\ndata: {"seq":${n},"price":"101.25"}\r\n\r\n`
+          }
+          controller.enqueue(encoder.encode(text))
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    return new Response(body, { headers: SSE_HEADERS })
+  }) as typeof fetch
+}
+
+type Growth = (checkpoints: { early: number; late: number }, mark: (which: 'early' | 'late') => void) => Promise<void>
+
+function growthRunners(lib: ResumableSSE | undefined): { label: string; run: Growth | undefined }[] {
+  const url = 'http://bench.invalid/endless'
+  return [
+    {
+      label: 'resumable-sse (for await, default store, live)',
+      run: lib
+        ? async ({ early, late }, mark) => {
+            let n = 0
+            for await (const _event of lib.subscribe({ url, fetch: endlessFetch(), heartbeatTimeout: false })) {
+              n++
+              if (n === early) mark('early')
+              if (n === late) {
+                mark('late')
+                break
+              }
+            }
+          }
+        : undefined,
+    },
+    {
+      label: 'eventsource v4',
+      run: ({ early, late }, mark) =>
+        new Promise<void>((resolve) => {
+          let n = 0
+          const source = new EventSource(url, { fetch: endlessFetch() })
+          source.addEventListener('tick', () => {
+            n++
+            if (n === early) mark('early')
+            if (n === late) {
+              mark('late')
+              source.close()
+              resolve()
+            }
+          })
+        }),
+    },
+    {
+      label: 'floor: bare eventsource-parser',
+      run: async ({ early, late }, mark) => {
+        let n = 0
+        const response = await endlessFetch()(url)
+        const reader = response.body!.getReader()
+        const decoder = new TextDecoder()
+        const parser = createParser({
+          onEvent() {
+            n++
+            if (n === early) mark('early')
+            if (n === late) mark('late')
+          },
+        })
+        while (n < late) {
+          const { value } = await reader.read()
+          parser.feed(decoder.decode(value, { stream: true }))
+        }
+        await reader.cancel()
+      },
+    },
+  ]
+}
+
+type Idle = (url: string) => { ready: Promise<void>; close: () => Promise<void> | void }
+
+function idleRunners(lib: ResumableSSE | undefined): { label: string; open: Idle | undefined }[] {
+  return [
+    {
+      label: 'resumable-sse (defaults: live, 60 s heartbeat timer, MemoryStore)',
+      open: lib
+        ? (url) => {
+            const subscription = lib.subscribe({ url })
+            const iterator = subscription[Symbol.asyncIterator]()
+            // Take the first event, then sit on the next pull: an idle consumer.
+            const ready = iterator.next().then(() => {
+              void iterator.next().catch(() => {})
+            })
+            return { ready, close: () => subscription.close() }
+          }
+        : undefined,
+    },
+    {
+      label: 'eventsource v4',
+      open: (url) => {
+        const source = new EventSource(url)
+        const ready = new Promise<void>((resolve) => source.addEventListener('message', () => resolve(), { once: true }))
+        return { ready, close: () => source.close() }
+      },
+    },
+    {
+      label: 'floor: fetch + pending read',
+      open: (url) => {
+        const controller = new AbortController()
+        const ready = fetch(url, { signal: controller.signal }).then(async (response) => {
+          const reader = response.body!.getReader()
+          await reader.read()
+          void reader.read().catch(() => {})
+        })
+        return { ready, close: () => controller.abort() }
+      },
+    },
+  ]
+}
+
+export async function memory(options: MemoryOptions): Promise<Section> {
+  const growthRows: string[][] = []
+  for (const runner of growthRunners(options.lib)) {
+    if (!runner.run) {
+      growthRows.push([runner.label, '—', '—', '—', 'not yet available in dist/'])
+      continue
+    }
+    const marks: Record<string, number> = {}
+    const started = performance.now()
+    await runner.run({ early: options.early, late: options.late }, (which) => (marks[which] = heap()))
+    const seconds = (performance.now() - started) / 1000
+    const early = marks.early ?? Number.NaN
+    const late = marks.late ?? Number.NaN
+    growthRows.push([runner.label, bytes(early), bytes(late), bytes(late - early), `${fixed(seconds, 1)} s`])
+  }
+
+  const idleRows: string[][] = []
+  const notes: string[] = []
+  const url = `${options.server.url}/idle`
+  for (const runner of idleRunners(options.lib)) {
+    if (!runner.open) {
+      idleRows.push([runner.label, '—', '—', '—'])
+      continue
+    }
+    const before = heap()
+    const beforeRss = process.memoryUsage().rss
+    const open = Array.from({ length: options.idle }, () => runner.open!(url))
+    await Promise.all(open.map((o) => o.ready))
+    const after = heap()
+    const afterRss = process.memoryUsage().rss
+    idleRows.push([runner.label, String(open.length), bytes((after - before) / open.length), bytes((afterRss - beforeRss) / open.length)])
+    await Promise.all(open.map((o) => o.close()))
+    // Let sockets close on both sides before the next client is measured.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  notes.push('Heap figures are `process.memoryUsage().heapUsed` after two `global.gc()` calls (node --expose-gc). Growth runs read one endless connection (~60 B events, 128 per chunk, generated per pull) through an injected fetch.')
+  notes.push('Idle subscriptions connect over real loopback HTTP (Node fetch/undici); the per-subscription heap includes the client\'s share of undici\'s socket and stream objects, which is the same for every row. RSS per subscription also includes native socket buffers and is noisier.')
+  return {
+    title: '5. Memory',
+    tables: [
+      {
+        caption: `Heap growth over one connection: after ${options.early.toLocaleString('en')} vs ${options.late.toLocaleString('en')} events`,
+        columns: ['client', `heap @ ${options.early.toLocaleString('en')}`, `heap @ ${options.late.toLocaleString('en')}`, 'growth', 'time'],
+        numeric: [1, 2, 3, 4],
+        rows: growthRows,
+      },
+      {
+        caption: `${options.idle} concurrent idle subscriptions to one local server`,
+        columns: ['client', 'subscriptions', 'heap per subscription', 'RSS per subscription'],
+        numeric: [1, 2, 3],
+        rows: idleRows,
+      },
+    ],
+    notes,
+  }
+}

@@ -1,0 +1,103 @@
+// Section 6: bundle size. Each entry is a one-line module bundled by esbuild the way an app would
+// (browser platform, ESM, minified, tree-shaken), then gzipped at level 9. resumable-sse is resolved to
+// the built dist/ files through package.json "exports", exactly what an installed copy would give.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { build, type Plugin } from 'esbuild'
+import type { Section } from '../lib/report.js'
+import { bytes } from '../lib/stats.js'
+
+interface Entry {
+  label: string
+  code: string
+  /** Subtract this entry's size (store entries are reported as the extra cost over the core). */
+  over?: string
+}
+
+interface Measured {
+  minified: number
+  gzipped: number
+}
+
+function selfResolve(root: string): Plugin {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    exports: Record<string, { import?: { default?: string } } | string>
+  }
+  return {
+    name: 'resumable-sse-dist',
+    setup(b) {
+      b.onResolve({ filter: /^resumable-sse(\/.*)?$/ }, (args) => {
+        const sub = `.${args.path.slice('resumable-sse'.length)}`
+        const target = pkg.exports[sub]
+        const file = typeof target === 'string' ? target : target?.import?.default
+        if (!file) return { errors: [{ text: `package.json has no export ${sub}` }] }
+        const path = join(root, file)
+        if (!existsSync(path)) return { errors: [{ text: `not yet available in dist/ (${file})` }] }
+        return { path }
+      })
+    },
+  }
+}
+
+async function measure(root: string, code: string): Promise<Measured> {
+  const result = await build({
+    stdin: { contents: code, resolveDir: root, loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    plugins: [selfResolve(root)],
+  })
+  const output = result.outputFiles[0]!.contents
+  return { minified: output.length, gzipped: gzipSync(output, { level: 9 }).length }
+}
+
+export async function size(root: string): Promise<Section> {
+  const core = "export { subscribe, MemoryStore, lastEventId } from 'resumable-sse'"
+  const entries: Entry[] = [
+    { label: 'resumable-sse core: `subscribe`, `MemoryStore`, `lastEventId`', code: core },
+    { label: 'resumable-sse, everything in the main entry (`export *`)', code: "export * from 'resumable-sse'" },
+    { label: '+ `resumable-sse/indexeddb` (extra over core)', code: `${core}\nexport * from 'resumable-sse/indexeddb'`, over: core },
+    { label: '+ `resumable-sse/local-storage` (extra over core)', code: `${core}\nexport * from 'resumable-sse/local-storage'`, over: core },
+    { label: '+ `resumable-sse/kv` (extra over core)', code: `${core}\nexport * from 'resumable-sse/kv'`, over: core },
+    { label: '+ `resumable-sse/durable-object` (extra over core)', code: `${core}\nexport * from 'resumable-sse/durable-object'`, over: core },
+    { label: 'eventsource v4 (`EventSource`)', code: "export { EventSource } from 'eventsource'" },
+    { label: '@microsoft/fetch-event-source (`fetchEventSource`)', code: "export { fetchEventSource } from '@microsoft/fetch-event-source'" },
+    { label: 'fetch-event-stream (`events`, `stream`)', code: "export { events, stream } from 'fetch-event-stream'" },
+    { label: 'eventsource-parser (`createParser`)', code: "export { createParser } from 'eventsource-parser'" },
+  ]
+  const cache = new Map<string, Measured | Error>()
+  const get = async (code: string) => {
+    if (!cache.has(code)) cache.set(code, await measure(root, code).catch((error: unknown) => error as Error))
+    return cache.get(code)!
+  }
+  const rows: string[][] = []
+  const notes: string[] = []
+  for (const entry of entries) {
+    const m = await get(entry.code)
+    const base = entry.over ? await get(entry.over) : undefined
+    if (m instanceof Error || base instanceof Error) {
+      const error = (m instanceof Error ? m : base) as Error & { errors?: { text: string }[] }
+      rows.push([entry.label, '—', '—', error.errors?.[0]?.text ?? error.message.split('\n')[0] ?? 'build failed'])
+      continue
+    }
+    const minified = base ? m.minified - base.minified : m.minified
+    const gzipped = base ? m.gzipped - base.gzipped : m.gzipped
+    rows.push([entry.label, `${base ? '+' : ''}${bytes(minified)}`, `${base ? '+' : ''}${bytes(gzipped)}`, ''])
+  }
+  const globalBuild = join(root, 'dist/resumable-sse.global.js')
+  if (existsSync(globalBuild)) {
+    const data = readFileSync(globalBuild)
+    rows.push(['`dist/resumable-sse.global.js` (CDN build, browser stores included)', bytes(data.length), bytes(gzipSync(data, { level: 9 }).length), 'as shipped'])
+  }
+  notes.push('esbuild: `bundle`, `minify`, `format: esm`, `platform: browser`, `target: es2022`, dependencies bundled; gzip level 9 (node:zlib). Store rows are the difference to the core bundle, so shared code is not counted twice.')
+  return {
+    title: '6. Size (min + gzip)',
+    tables: [{ columns: ['entry', 'minified', 'min + gz', 'note'], numeric: [1, 2], rows }],
+    notes,
+  }
+}
