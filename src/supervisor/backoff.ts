@@ -34,6 +34,9 @@ export function parseRetryAfter(value: string | null | undefined, now: number, c
   if (/^\d+$/.test(text)) {
     ms = Number(text) * 1000
   } else {
+    // HTTP dates (all three RFC 9110 forms) start with a day name; without this check Date.parse
+    // happily reads "-5" or "1.5" as years.
+    if (!/^[A-Za-z]{3}/.test(text)) return undefined
     const date = Date.parse(text)
     if (Number.isNaN(date)) return undefined
     ms = date - now

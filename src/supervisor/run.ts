@@ -114,9 +114,12 @@ export class Supervisor {
     return controller
   }
 
-  /** Posts an input only while `effect` is still the current one. */
+  /**
+   * Posts an input only while `effect` is still the current one. Identity, not `aborted`: an attempt
+   * aborts its own controller on heartbeat starvation and must still report that outcome.
+   */
   #postFrom(effect: AbortController, input: Input): void {
-    if (this.#effect === effect && !effect.signal.aborted) this.post(input)
+    if (this.#effect === effect) this.post(input)
   }
 
   #wait(ms: number, effect: AbortController): void {

@@ -37,13 +37,24 @@ const REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-amzn-requestid', 'c
  * starvation, a newer command) ends the fetch or the read promptly.
  */
 export async function runAttempt(request: Request, controller: AbortController, options: AttemptOptions): Promise<AttemptOutcome> {
-  const { runtime } = options
+  // Liveness covers the whole attempt: a server that accepts the connection but never answers
+  // starves us just as surely as one that goes quiet mid-stream.
+  const liveness = new Liveness(options.runtime, options.heartbeatTimeout, controller)
+  try {
+    return await attempt(request, controller, liveness, options)
+  } finally {
+    liveness.stop()
+  }
+}
+
+async function attempt(request: Request, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptOutcome> {
   let response: Response
   try {
-    response = await runtime.fetch(request)
-  } catch (error) {
-    return controller.signal.aborted ? abortedOutcome(controller) : { type: 'ended', reason: 'transport' }
+    response = await options.runtime.fetch(request)
+  } catch {
+    return interrupted(controller, liveness)
   }
+  liveness.touch()
 
   if (response.status !== 200) {
     const body = await readBounded(response)
@@ -58,13 +69,12 @@ export async function runAttempt(request: Request, controller: AbortController, 
   if (response.body === null) return { type: 'ended', reason: 'eof' }
 
   options.onOpen()
-  return readBody(response.body, controller, options)
+  return readBody(response.body, controller, liveness, options)
 }
 
-async function readBody(body: ReadableStream<Uint8Array>, controller: AbortController, options: AttemptOptions): Promise<AttemptOutcome> {
-  const { runtime, session, sink, maxEventSize } = options
+async function readBody(body: ReadableStream<Uint8Array>, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptOutcome> {
+  const { session, sink, maxEventSize } = options
   let outcome: AttemptOutcome | undefined
-  let lastByteAt = runtime.now()
 
   const dialectSink: DialectSink = {
     deliver: sink.deliver,
@@ -99,24 +109,6 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
     maxBufferSize: maxEventSize,
   })
 
-  // One timer per attempt, re-armed lazily: updating a timestamp per chunk is far cheaper than
-  // clearing and setting a timer per chunk on a fast stream.
-  let timer: unknown
-  let starved = false
-  const timeout = options.heartbeatTimeout
-  if (timeout !== false) {
-    const check = () => {
-      const idle = runtime.now() - lastByteAt
-      if (idle >= timeout) {
-        starved = true
-        controller.abort()
-      } else {
-        timer = runtime.setTimeout(check, timeout - idle)
-      }
-    }
-    timer = runtime.setTimeout(check, timeout)
-  }
-
   const reader = body.getReader()
   const decoder = new TextDecoder()
   try {
@@ -125,8 +117,7 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
       try {
         chunk = await reader.read()
       } catch {
-        if (starved) return { type: 'ended', reason: 'starved' }
-        return controller.signal.aborted ? abortedOutcome(controller) : { type: 'ended', reason: 'transport' }
+        return interrupted(controller, liveness)
       }
       if (chunk.done) {
         parser.feed(decoder.decode())
@@ -134,20 +125,61 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
         const ending = session.ended?.() ?? (options.mode === 'replay' ? 'done' : 'reconnect')
         return ending === 'done' ? { type: 'finished' } : { type: 'ended', reason: 'eof' }
       }
-      lastByteAt = runtime.now()
+      liveness.touch()
       parser.feed(decoder.decode(chunk.value, { stream: true }))
       if (outcome) return outcome
       if (options.isFull()) await options.waitForRoom()
-      if (controller.signal.aborted) return starved ? { type: 'ended', reason: 'starved' } : abortedOutcome(controller)
+      if (controller.signal.aborted) return interrupted(controller, liveness)
     }
   } finally {
-    if (timer !== undefined) runtime.clearTimeout(timer)
     reader.cancel().catch(() => {})
   }
 }
 
-function abortedOutcome(_controller: AbortController): AttemptOutcome {
-  return { type: 'aborted' }
+/** Why a fetch or read failed: our own starvation abort, someone else's abort, or the network. */
+function interrupted(controller: AbortController, liveness: Liveness): AttemptOutcome {
+  if (liveness.starved) return { type: 'ended', reason: 'starved' }
+  return controller.signal.aborted ? { type: 'aborted' } : { type: 'ended', reason: 'transport' }
+}
+
+/**
+ * Heartbeat-starvation detection with one timer per attempt, re-armed lazily: `touch()` only stores a
+ * timestamp, which is far cheaper than clearing and setting a timer for every chunk of a fast stream.
+ */
+class Liveness {
+  starved = false
+  #lastByteAt: number
+  #timer: unknown
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly timeout: number | false,
+    private readonly controller: AbortController,
+  ) {
+    this.#lastByteAt = runtime.now()
+    if (timeout !== false) this.#timer = runtime.setTimeout(this.#check, timeout)
+  }
+
+  touch(): void {
+    this.#lastByteAt = this.runtime.now()
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) this.runtime.clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  readonly #check = (): void => {
+    const timeout = this.timeout as number
+    const idle = this.runtime.now() - this.#lastByteAt
+    if (idle >= timeout) {
+      this.#timer = undefined
+      this.starved = true
+      this.controller.abort()
+    } else {
+      this.#timer = this.runtime.setTimeout(this.#check, timeout - idle)
+    }
+  }
 }
 
 /** The first few KiB of an error body, for the error message; never the whole thing. */

@@ -34,7 +34,7 @@ export async function buildRequest(
   headers.set('cache-control', 'no-cache')
 
   let body: string | undefined
-  if (attempt.body !== undefined && attempt.method !== 'GET' && attempt.method !== 'HEAD') {
+  if (attempt.body !== undefined && attempt.body !== null && attempt.method !== 'GET' && attempt.method !== 'HEAD') {
     if (typeof attempt.body === 'string') {
       body = attempt.body
     } else {

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { backoffWindow, fullJitter, parseRetryAfter } from '../../src/supervisor/backoff.js'
+
+const policy = { baseDelay: 250, factor: 2, maxDelay: 30_000 }
+
+describe('backoff', () => {
+  it('the window grows by the factor and stops at maxDelay', () => {
+    expect([0, 1, 2, 3, 6, 7, 8].map((n) => backoffWindow(n, policy))).toEqual([250, 500, 1000, 2000, 16_000, 30_000, 30_000])
+  })
+  it('survives a very long outage without overflowing to NaN', () => {
+    expect(backoffWindow(5000, policy)).toBe(30_000)
+  })
+  it('full jitter draws uniformly from [0, window)', () => {
+    expect(fullJitter(2, policy, 0)).toBe(0)
+    expect(fullJitter(2, policy, 0.5)).toBe(500)
+    expect(fullJitter(2, policy, 0.999999)).toBe(999)
+    const draws = Array.from({ length: 1000 }, (_, i) => fullJitter(3, policy, i / 1000))
+    expect(Math.min(...draws)).toBe(0)
+    expect(Math.max(...draws)).toBeLessThan(2000)
+  })
+})
+
+describe('Retry-After', () => {
+  const now = Date.parse('2026-11-23T12:00:00Z')
+  it('reads delta-seconds', () => {
+    expect(parseRetryAfter('120', now, 300_000)).toBe(120_000)
+    expect(parseRetryAfter(' 0 ', now, 300_000)).toBe(0)
+  })
+  it('reads an HTTP date relative to now', () => {
+    expect(parseRetryAfter('Mon, 23 Nov 2026 12:00:30 GMT', now, 300_000)).toBe(30_000)
+  })
+  it('a date in the past means at once', () => {
+    expect(parseRetryAfter('Mon, 23 Nov 2026 11:00:00 GMT', now, 300_000)).toBe(0)
+  })
+  it('is capped', () => {
+    expect(parseRetryAfter('86400', now, 300_000)).toBe(300_000)
+  })
+  it('ignores what it cannot read', () => {
+    for (const value of [null, undefined, '', 'soon', '-5', '1.5']) expect(parseRetryAfter(value, now, 300_000)).toBeUndefined()
+  })
+})

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest'
+import { Committer } from '../../src/checkpoint/committer.js'
+import type { Checkpoint, CheckpointStore } from '../../src/checkpoint/contract.js'
+import { MemoryStore } from '../../src/checkpoint/memory.js'
+import { StoreError } from '../../src/errors.js'
+
+/** A MemoryStore whose puts wait for the test to release them, and that counts them. */
+class GatedStore implements CheckpointStore {
+  readonly inner = new MemoryStore()
+  puts: Checkpoint[] = []
+  gates: Array<() => void> = []
+  failNext = 0
+  get = (key: string) => this.inner.get(key)
+  delete = (key: string) => this.inner.delete(key)
+  async put(key: string, checkpoint: Checkpoint) {
+    this.puts.push(checkpoint)
+    await new Promise<void>((resolve) => this.gates.push(resolve))
+    if (this.failNext > 0) {
+      this.failNext--
+      throw Object.assign(new Error('disk full'), { name: 'QuotaExceededError' })
+    }
+    await this.inner.put(key, checkpoint)
+  }
+  release() {
+    const gates = this.gates
+    this.gates = []
+    for (const gate of gates) gate()
+  }
+}
+
+const pos = (sequence: number) => ({ sequence, cursor: String(sequence) })
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+describe('committer', () => {
+  it('has at most one put in flight and writes only the newest position next', async () => {
+    const store = new GatedStore()
+    const committer = new Committer(store, 'k', () => 1, () => {})
+    for (let i = 1; i <= 100; i++) committer.commit(pos(i))
+    expect(store.puts.map((p) => p.sequence)).toEqual([1])
+    store.release()
+    await tick()
+    expect(store.puts.map((p) => p.sequence)).toEqual([1, 100])
+    store.release()
+    await committer.flush()
+    expect((await store.get('k'))?.sequence).toBe(100)
+    expect(store.puts).toHaveLength(2)
+  })
+  it('ignores positions at or below what it already has', async () => {
+    const store = new MemoryStore()
+    const committer = new Committer(store, 'k', () => 1, () => {}, { sequence: 10, cursor: '10' })
+    committer.commit(pos(10))
+    committer.commit(pos(3))
+    await committer.flush()
+    expect(await store.get('k')).toBeUndefined()
+    expect(committer.checkpoint?.sequence).toBe(10)
+  })
+  it('a failed put is reported as a typed StoreError, and the position is retried on flush', async () => {
+    const store = new GatedStore()
+    const errors: StoreError[] = []
+    const committer = new Committer(store, 'k', () => 1, (e) => errors.push(e))
+    store.failNext = 1
+    committer.commit(pos(5))
+    store.release()
+    await tick()
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toBeInstanceOf(StoreError)
+    expect(errors[0]?.reason).toBe('quota')
+    expect(await store.get('k')).toBeUndefined()
+    const flushed = committer.flush()
+    await tick()
+    store.release()
+    await flushed
+    expect((await store.get('k'))?.sequence).toBe(5)
+  })
+  it('flush rejects when the store keeps failing, and nothing moved', async () => {
+    const store: CheckpointStore = {
+      get: async () => undefined,
+      delete: async () => {},
+      put: async () => {
+        throw new Error('boom')
+      },
+    }
+    const committer = new Committer(store, 'k', () => 1, () => {})
+    committer.commit(pos(1))
+    await expect(committer.flush()).rejects.toMatchObject({ code: 'store', reason: 'unavailable' })
+  })
+  it('flush also flushes a store with its own write-behind', async () => {
+    let flushed = 0
+    const store = Object.assign(new MemoryStore(), { flush: async () => void flushed++ })
+    const committer = new Committer(store, 'k', () => 1, () => {})
+    committer.commit(pos(1))
+    await committer.flush()
+    expect(flushed).toBe(1)
+  })
+  it('stamps committedAt from the injected clock and carries meta', async () => {
+    const store = new MemoryStore()
+    const committer = new Committer(store, 'k', () => 1234, () => {})
+    committer.commit({ sequence: 2, cursor: 'x', meta: { skip: '1' } })
+    await committer.flush()
+    expect(await store.get('k')).toEqual({ sequence: 2, cursor: 'x', meta: { skip: '1' }, committedAt: 1234 })
+  })
+})

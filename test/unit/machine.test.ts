@@ -1,0 +1,232 @@
+import { describe, expect, it } from 'vitest'
+import { HttpError } from '../../src/errors.js'
+import { type Input, initialState, type MachineConfig, type MachineState, step } from '../../src/supervisor/machine.js'
+
+const config: MachineConfig = {
+  baseDelay: 250,
+  factor: 2,
+  maxDelay: 30_000,
+  maxRetryAfter: 300_000,
+  maxRetries: Number.POSITIVE_INFINITY,
+  mode: 'live',
+  canRefreshAuth: true,
+  pauseWhenHidden: false,
+}
+
+/** Runs inputs from the initial state; `unit` is the random draw given to every step. */
+function run(inputs: Input[], cfg: MachineConfig = config, unit = 0.5) {
+  let state = initialState()
+  const commands = []
+  for (const input of inputs) {
+    const t = step(state, input, cfg, unit)
+    state = t.state
+    commands.push(t.command)
+  }
+  return { state, commands, last: commands[commands.length - 1] }
+}
+
+const http = (status: number, retryAfter?: number): Input => ({ type: 'http', error: new HttpError(status, '', undefined), retryAfter })
+const open: Input[] = [{ type: 'start' }, { type: 'opened' }]
+
+describe('state machine: connecting and opening', () => {
+  it('start connects', () => {
+    const r = run([{ type: 'start' }])
+    expect(r.state.status).toBe('connecting')
+    expect(r.last).toEqual({ type: 'connect' })
+  })
+  it('opened is status open and keeps the connection running', () => {
+    const r = run(open)
+    expect(r.state.status).toBe('open')
+    expect(r.last).toEqual({ type: 'none' })
+    expect(r.state.reconnects).toBe(0)
+  })
+  it('counts a reconnect only when a later connection opens', () => {
+    const r = run([...open, { type: 'ended', reason: 'eof' }, { type: 'waited' }, { type: 'opened' }])
+    expect(r.state.reconnects).toBe(1)
+  })
+  it('records the server retry: field as the new base delay', () => {
+    const r = run([...open, { type: 'retry-hint', ms: 4000 }, { type: 'ended', reason: 'eof' }], config, 0.5)
+    expect(r.state.retryBase).toBe(4000)
+    expect(r.last).toEqual({ type: 'wait', ms: 2000 })
+  })
+})
+
+describe('state machine: connection endings', () => {
+  for (const reason of ['eof', 'transport', 'starved'] as const) {
+    it(`${reason} backs off with full jitter and remembers why`, () => {
+      const r = run([...open, { type: 'ended', reason }], config, 0.5)
+      expect(r.state.status).toBe('backoff')
+      expect(r.state.reason).toBe(reason)
+      expect(r.last).toEqual({ type: 'wait', ms: 125 })
+      expect(r.state.attempt).toBe(1)
+    })
+  }
+  it('the window doubles per failure and is capped at maxDelay', () => {
+    const fails: Input[] = []
+    for (let i = 0; i < 12; i++) fails.push({ type: 'ended', reason: 'transport' }, { type: 'waited' })
+    let state = initialState()
+    const delays: number[] = []
+    for (const input of [{ type: 'start' } as Input, ...fails]) {
+      const t = step(state, input, config, 0.999999)
+      state = t.state
+      if (t.command.type === 'wait') delays.push(t.command.ms)
+    }
+    expect(delays.slice(0, 4)).toEqual([249, 499, 999, 1999])
+    expect(Math.max(...delays)).toBe(29_999)
+  })
+  it('full jitter: unit 0 reconnects at once, the delay is never negative', () => {
+    const r = run([...open, { type: 'ended', reason: 'transport' }], config, 0)
+    expect(r.last).toEqual({ type: 'wait', ms: 0 })
+  })
+  it('an event delivered resets the attempt counter', () => {
+    const r = run([{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'opened' }, { type: 'progress' }, { type: 'ended', reason: 'eof' }], config, 0.999999)
+    expect(r.last).toEqual({ type: 'wait', ms: 249 })
+  })
+  it('waited in backoff connects; a stale waited elsewhere is ignored', () => {
+    expect(run([...open, { type: 'ended', reason: 'eof' }, { type: 'waited' }]).last).toEqual({ type: 'connect' })
+    const stale = run([...open, { type: 'waited' }])
+    expect(stale.state.status).toBe('open')
+    expect(stale.last).toEqual({ type: 'none' })
+  })
+  it('maxRetries: gives up with retries-exhausted after that many failures in a row', () => {
+    const cfg = { ...config, maxRetries: 2 }
+    const r = run([{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'ended', reason: 'transport' }], cfg)
+    expect(r.state.status).toBe('closed')
+    expect(r.state.error?.code).toBe('retries-exhausted')
+    expect(r.last).toEqual({ type: 'stop' })
+  })
+  it('replay mode: finished closes cleanly with reason done', () => {
+    const r = run([...open, { type: 'finished' }], { ...config, mode: 'replay' })
+    expect(r.state).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(r.state.error).toBeUndefined()
+  })
+  it('server-closing: immediate reconnect, a delay, or done', () => {
+    expect(run([...open, { type: 'server-closing', reconnect: 0 }]).last).toEqual({ type: 'connect' })
+    const later = run([...open, { type: 'server-closing', reconnect: 5000 }])
+    expect(later.last).toEqual({ type: 'wait', ms: 5000 })
+    expect(later.state.reason).toBe('server-closing')
+    expect(run([...open, { type: 'server-closing', reconnect: 'done' }]).state).toMatchObject({ status: 'closed', reason: 'done' })
+  })
+})
+
+describe('state machine: HTTP status classification', () => {
+  for (const status of [500, 502, 504, 599]) {
+    it(`${status} retries with backoff`, () => {
+      const r = run([{ type: 'start' }, http(status, 9000)], config, 0.5)
+      expect(r.state.status).toBe('backoff')
+      expect(r.last).toEqual({ type: 'wait', ms: 125 }) // Retry-After only counts for 429/503
+    })
+  }
+  for (const status of [429, 503]) {
+    it(`${status} honours Retry-After`, () => {
+      expect(run([{ type: 'start' }, http(status, 7000)]).last).toEqual({ type: 'wait', ms: 7000 })
+    })
+    it(`${status} caps Retry-After at maxRetryAfter`, () => {
+      expect(run([{ type: 'start' }, http(status, 10_000_000)]).last).toEqual({ type: 'wait', ms: 300_000 })
+    })
+    it(`${status} without Retry-After uses the jittered backoff`, () => {
+      expect(run([{ type: 'start' }, http(status)], config, 0.5).last).toEqual({ type: 'wait', ms: 125 })
+    })
+  }
+  for (const status of [204, 301, 400, 403, 404, 405, 410, 418, 422]) {
+    it(`${status} is fatal and keeps the HttpError`, () => {
+      const r = run([{ type: 'start' }, http(status)])
+      expect(r.state.status).toBe('closed')
+      expect(r.state.error).toMatchObject({ code: 'http', status })
+      expect(r.last).toEqual({ type: 'stop' })
+    })
+  }
+  it('401 refreshes auth once, then reconnects at once', () => {
+    const r = run([{ type: 'start' }, http(401)])
+    expect(r.state.status).toBe('refreshing-auth')
+    expect(r.last).toEqual({ type: 'refresh-auth', status: 401 })
+    const after = run([{ type: 'start' }, http(401), { type: 'auth-refreshed' }])
+    expect(after.last).toEqual({ type: 'connect' })
+  })
+  it('a second 401 after the refresh is fatal with code auth', () => {
+    const r = run([{ type: 'start' }, http(401), { type: 'auth-refreshed' }, http(401)])
+    expect(r.state.status).toBe('closed')
+    expect(r.state.error).toMatchObject({ code: 'auth', status: 401 })
+  })
+  it('401 without refreshAuth is fatal at once', () => {
+    const r = run([{ type: 'start' }, http(401)], { ...config, canRefreshAuth: false })
+    expect(r.state.error?.code).toBe('auth')
+  })
+  it('a connection that delivered events earns a fresh refresh for a later 401', () => {
+    const r = run([{ type: 'start' }, http(401), { type: 'auth-refreshed' }, { type: 'opened' }, { type: 'progress' }, { type: 'ended', reason: 'eof' }, { type: 'waited' }, http(401)])
+    expect(r.state.status).toBe('refreshing-auth')
+  })
+})
+
+describe('state machine: fatal, abort and closed', () => {
+  it('failed closes with the error', () => {
+    const error = new HttpError(400, '', undefined)
+    const r = run([...open, { type: 'failed', error }])
+    expect(r.state).toMatchObject({ status: 'closed', reason: 'error' })
+    expect(r.state.error).toBe(error)
+  })
+  const phases: Array<[string, Input[]]> = [
+    ['connecting', [{ type: 'start' }]],
+    ['open', open],
+    ['backoff', [...open, { type: 'ended', reason: 'eof' }]],
+    ['refreshing-auth', [{ type: 'start' }, http(401)]],
+  ]
+  for (const [name, inputs] of phases) {
+    it(`abort in ${name} closes with reason aborted and stops`, () => {
+      const r = run([...inputs, { type: 'abort' }])
+      expect(r.state).toMatchObject({ status: 'closed', reason: 'aborted' })
+      expect(r.last).toEqual({ type: 'stop' })
+    })
+  }
+  it('closed absorbs every input', () => {
+    const closed = run([...open, { type: 'abort' }]).state
+    const all: Input[] = [{ type: 'start' }, { type: 'opened' }, { type: 'waited' }, { type: 'ended', reason: 'eof' }, http(503), { type: 'online' }, { type: 'visible' }, { type: 'auth-refreshed' }]
+    for (const input of all) {
+      const t = step(closed, input, config, 0.5)
+      expect(t.state).toBe(closed)
+      expect(t.command).toEqual({ type: 'none' })
+    }
+  })
+})
+
+describe('state machine: browser life', () => {
+  it('offline while open changes nothing until the connection fails, then parks without a timer', () => {
+    const r = run([...open, { type: 'offline' }])
+    expect(r.state.status).toBe('open')
+    const failed = run([...open, { type: 'offline' }, { type: 'ended', reason: 'transport' }])
+    expect(failed.state).toMatchObject({ status: 'backoff', reason: 'offline' })
+    expect(failed.last).toEqual({ type: 'wait', ms: Number.POSITIVE_INFINITY })
+  })
+  it('online while parked or backing off reconnects at once', () => {
+    expect(run([...open, { type: 'offline' }, { type: 'ended', reason: 'transport' }, { type: 'online' }]).last).toEqual({ type: 'connect' })
+    expect(run([...open, { type: 'ended', reason: 'transport' }, { type: 'online' }]).last).toEqual({ type: 'connect' })
+  })
+  it('offline does not spend retries: maxRetries is not reached while parked', () => {
+    const r = run([...open, { type: 'offline' }, { type: 'ended', reason: 'transport' }, { type: 'online' }], { ...config, maxRetries: 1 })
+    expect(r.state.status).toBe('connecting')
+  })
+  it('hidden is ignored by default', () => {
+    const r = run([...open, { type: 'hidden' }])
+    expect(r.state.status).toBe('open')
+    expect(r.last).toEqual({ type: 'none' })
+  })
+  it('pauseWhenHidden: hidden drops the connection, visible reconnects', () => {
+    const cfg = { ...config, pauseWhenHidden: true }
+    const hidden = run([...open, { type: 'hidden' }], cfg)
+    expect(hidden.state).toMatchObject({ status: 'backoff', reason: 'hidden' })
+    expect(hidden.last).toEqual({ type: 'wait', ms: Number.POSITIVE_INFINITY })
+    expect(run([...open, { type: 'hidden' }, { type: 'visible' }], cfg).last).toEqual({ type: 'connect' })
+  })
+  it('pauseWhenHidden: starting hidden waits for visible', () => {
+    const cfg = { ...config, pauseWhenHidden: true }
+    const r = run([{ type: 'hidden' }, { type: 'start' }], cfg)
+    expect(r.state).toMatchObject({ status: 'backoff', reason: 'hidden' })
+  })
+})
+
+describe('state machine: purity', () => {
+  it('never mutates the state it is given', () => {
+    const state: MachineState = Object.freeze(initialState())
+    expect(() => step(state, { type: 'start' }, config, 0.3)).not.toThrow()
+  })
+})
