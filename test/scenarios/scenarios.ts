@@ -1,0 +1,477 @@
+// The behaviour scenarios, written once and run unchanged in Node (vitest), Deno (deno test), workerd
+// (inside a Worker request) and Chromium (inside a page, ESM and IIFE builds). Each receives the
+// *built* library as `ctx.lib` and the test server's base URL; it imports nothing, so every runtime can
+// load it as is (Deno and vitest as TypeScript, workerd and the browser after esbuild strips the types).
+//
+// The server's URL language is in test/server/README.md: `/events?sid=&total=&plan=[...]` chooses what
+// each connection of a `sid` does; `/_log?sid=` tells what each connection was sent by the client.
+
+// ---------------------------------------------------------------------------------------------------
+// The slice of the public API the scenarios use, typed structurally (importing src/ types would tie
+// this file to one resolver; the runtime check is that the built package behaves like this).
+
+export interface Checkpoint {
+  readonly sequence: number
+  readonly cursor: string
+}
+
+export interface CheckpointStore {
+  get(key: string): Promise<Checkpoint | undefined>
+  put(key: string, checkpoint: Checkpoint): Promise<void>
+  delete(key: string): Promise<void>
+}
+
+export interface SSEEvent {
+  readonly type: string
+  readonly data: string
+  readonly id: string | undefined
+  readonly sequence: number
+  readonly cursor: string
+  json<T = unknown>(): T
+}
+
+export type Status = 'connecting' | 'open' | 'backoff' | 'refreshing-auth' | 'closed'
+
+export interface StatusChange {
+  readonly status: Status
+  readonly previous: Status
+  readonly attempt: number
+  readonly reconnects: number
+  readonly delay?: number
+  readonly reason?: string
+  readonly error?: { code: string; message: string }
+}
+
+export interface Subscription extends AsyncIterable<SSEEvent> {
+  readonly status: Status
+  readonly key: string
+  readonly checkpoint: Checkpoint | undefined
+  readonly reconnects: number
+  close(): Promise<void>
+  flush(): Promise<void>
+  forEach(handler: (event: SSEEvent) => void | Promise<void>): Promise<void>
+}
+
+export interface Lib {
+  subscribe(options: Record<string, unknown>): Subscription
+  MemoryStore: new () => CheckpointStore
+}
+
+/** What one connection to `/events` sent, as the test server recorded it. */
+export interface RequestRecord {
+  n: number
+  headers: { 'last-event-id'?: string; authorization?: string }
+}
+
+export interface ScenarioContext {
+  /** The built package (`dist/index.js`, or the `ResumableSSE` global of the IIFE build). */
+  lib: Lib
+  /** The test server, e.g. `http://127.0.0.1:40123`. */
+  server: string
+  /** Tells scenario runs apart on the shared server (runtime name, page name...). */
+  tag: string
+}
+
+export interface Scenario {
+  name: string
+  run(ctx: ScenarioContext): Promise<void>
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers: assertions that read well in any runtime, and the test server's URL language.
+
+export class ScenarioFailure extends Error {
+  override name = 'ScenarioFailure'
+}
+
+function fail(message: string): never {
+  throw new ScenarioFailure(message)
+}
+
+function show(value: unknown): string {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return String(value)
+  }
+}
+
+function equal<T>(actual: T, expected: T, what: string): void {
+  if (show(actual) !== show(expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`)
+}
+
+function ok(condition: unknown, what: string): asserts condition {
+  if (!condition) fail(what)
+}
+
+/**
+ * A hang guard, not a speed check: a scenario that waits for something that never comes fails with
+ * a message instead of hanging a Worker request or a page. The limits are many times the expected
+ * time. The timer is always cleared, so Deno's sanitizer sees nothing left behind.
+ */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ScenarioFailure(`${what}: did not happen within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([work, guard])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+interface PlanEntry {
+  status?: number
+  retryAfter?: string
+  events?: number
+  then?: 'end' | 'drop' | 'drop-mid-frame' | 'stall' | 'hold'
+  heartbeat?: number
+}
+
+interface Feed {
+  total?: number
+  plan?: PlanEntry[]
+  /** After the plan's last entry (and by default on it), keep the connection open. */
+  hold?: boolean
+  token?: string
+  heartbeat?: number
+}
+
+let counter = 0
+
+/** A fresh stream id per run, so scenarios never see each other's connections. */
+function sid(ctx: ScenarioContext, name: string): string {
+  counter += 1
+  return `${ctx.tag}-${name}-${counter}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+function feedUrl(ctx: ScenarioContext, id: string, feed: Feed): string {
+  const url = new URL('/events', ctx.server)
+  url.searchParams.set('sid', id)
+  if (feed.total !== undefined) url.searchParams.set('total', String(feed.total))
+  if (feed.plan !== undefined) url.searchParams.set('plan', JSON.stringify(feed.plan))
+  if (feed.hold ?? true) url.searchParams.set('hold', '1')
+  if (feed.token !== undefined) url.searchParams.set('token', feed.token)
+  if (feed.heartbeat !== undefined) url.searchParams.set('heartbeat', String(feed.heartbeat))
+  return url.href
+}
+
+async function serverLog(ctx: ScenarioContext, id: string): Promise<RequestRecord[]> {
+  const response = await fetch(new URL(`/_log?sid=${encodeURIComponent(id)}`, ctx.server))
+  return (await response.json()) as RequestRecord[]
+}
+
+/** Short retry windows: the scenarios prove *what* happens, and should not wait 250 ms per retry. */
+const FAST = { baseDelay: 20, maxDelay: 200 }
+
+/** Pulls exactly `count` events, leaving the subscription open. */
+async function take(sub: Subscription, count: number): Promise<SSEEvent[]> {
+  const events: SSEEvent[] = []
+  if (count === 0) return events
+  const iterator = sub[Symbol.asyncIterator]()
+  while (events.length < count) {
+    const result = await iterator.next()
+    if (result.done) fail(`the subscription ended after ${events.length} of ${count} events (status ${sub.status})`)
+    events.push(result.value)
+  }
+  return events
+}
+
+/** The `n` of each event of the test server's feed, which numbers its events 1, 2, 3... */
+function numbers(events: SSEEvent[]): number[] {
+  return events.map((event) => event.json<{ n: number }>().n)
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = []
+  for (let n = from; n <= to; n += 1) out.push(n)
+  return out
+}
+
+/** Every status change, for asserting on the path a subscription took. */
+function recorder(): { changes: StatusChange[]; onStatus(change: StatusChange): void; saw(status: Status, reason?: string): boolean } {
+  const changes: StatusChange[] = []
+  return {
+    changes,
+    onStatus: (change) => changes.push(change),
+    saw: (status, reason) => changes.some((c) => c.status === status && (reason === undefined || c.reason === reason)),
+  }
+}
+
+function path(changes: StatusChange[]): string {
+  return changes.map((c) => (c.reason ? `${c.status}(${c.reason})` : c.status)).join(' → ')
+}
+
+/** Resolves at the first status change that matches. */
+function statusReached(rec: ReturnType<typeof recorder>, status: Status): { promise: Promise<StatusChange>; onStatus(c: StatusChange): void } {
+  let resolve!: (change: StatusChange) => void
+  const promise = new Promise<StatusChange>((r) => (resolve = r))
+  return {
+    promise,
+    onStatus(change) {
+      rec.onStatus(change)
+      if (change.status === status) resolve(change)
+    },
+  }
+}
+
+/** Runs the iterator to its end, returning what it still delivered. */
+async function drain(sub: Subscription): Promise<SSEEvent[]> {
+  const rest: SSEEvent[] = []
+  for await (const event of sub) rest.push(event)
+  return rest
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The scenarios.
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'receives every event in order with its id, type, sequence and JSON data',
+    async run(ctx) {
+      const id = sid(ctx, 'receive')
+      const sub = ctx.lib.subscribe({ url: feedUrl(ctx, id, { total: 5 }), backoff: FAST })
+      try {
+        const events = await within(10_000, 'five events', take(sub, 5))
+        equal(numbers(events), [1, 2, 3, 4, 5], 'event payloads')
+        equal(events.map((e) => e.id), ['1', '2', '3', '4', '5'], 'event ids')
+        equal(events.map((e) => e.type), ['message', 'message', 'message', 'message', 'message'], 'event types')
+        for (let i = 1; i < events.length; i += 1) {
+          ok((events[i] as SSEEvent).sequence > (events[i - 1] as SSEEvent).sequence, `sequence must increase: ${show(events.map((e) => e.sequence))}`)
+        }
+        equal(events[4]?.cursor, '5', 'cursor of the last event (the Last-Event-ID to resume from)')
+        equal(sub.status, 'open', 'status while streaming')
+      } finally {
+        await sub.close()
+      }
+      equal(sub.status, 'closed', 'status after close()')
+      equal((await serverLog(ctx, id)).length, 1, 'connections made')
+    },
+  },
+
+  {
+    name: 'resumes after the server drops the connection, with no event lost or repeated',
+    async run(ctx) {
+      const id = sid(ctx, 'drop')
+      // Connection 1 is cut cleanly after 3 events, connection 2 in the middle of event 7's frame,
+      // connection 3 sends the rest and holds.
+      const url = feedUrl(ctx, id, {
+        total: 10,
+        plan: [{ events: 3, then: 'drop' }, { events: 3, then: 'drop-mid-frame' }, { then: 'hold' }],
+      })
+      const rec = recorder()
+      const sub = ctx.lib.subscribe({ url, backoff: FAST, onStatus: rec.onStatus })
+      try {
+        const events = await within(15_000, 'ten events across three connections', take(sub, 10))
+        equal(numbers(events), range(1, 10), 'events delivered (each exactly once, in order)')
+        equal(sub.reconnects, 2, 'reconnects')
+      } finally {
+        await sub.close()
+      }
+      const log = await serverLog(ctx, id)
+      equal(log.map((r) => r.headers['last-event-id'] ?? null), [null, '3', '6'], 'Last-Event-ID sent on each connection')
+      ok(rec.saw('backoff'), `expected a backoff between connections: ${path(rec.changes)}`)
+    },
+  },
+
+  {
+    name: 'a new subscription with the same store resumes after the last finished event',
+    async run(ctx) {
+      const id = sid(ctx, 'store')
+      const url = feedUrl(ctx, id, { total: 8, plan: [{ events: 8, then: 'hold' }, { then: 'hold' }] })
+      const store = new ctx.lib.MemoryStore()
+
+      // The consumer finishes events 1..4. Pulling the fifth commits the fourth, and the fifth is
+      // never finished: close() without commitOnClose leaves it uncommitted (at-least-once).
+      const first = ctx.lib.subscribe({ url, store, backoff: FAST })
+      let key: string
+      try {
+        const seen = await within(10_000, 'first subscription', take(first, 5))
+        equal(numbers(seen), [1, 2, 3, 4, 5], 'first subscription events')
+        key = first.key
+      } finally {
+        await first.close()
+      }
+      const saved = await store.get(key)
+      equal(saved?.cursor, '4', 'checkpoint cursor after the first subscription (event 5 was not finished)')
+
+      const second = ctx.lib.subscribe({ url, store, backoff: FAST })
+      try {
+        equal(second.key, key, 'the derived key is the same for the same url')
+        const rest = await within(10_000, 'second subscription', take(second, 4))
+        equal(numbers(rest), [5, 6, 7, 8], 'second subscription resumes at the unfinished event')
+      } finally {
+        await second.close()
+      }
+      const log = await serverLog(ctx, id)
+      equal(log.map((r) => r.headers['last-event-id'] ?? null), [null, '4'], 'Last-Event-ID on each connection')
+    },
+  },
+
+  {
+    name: 'waits out 503 with Retry-After, then streams',
+    async run(ctx) {
+      const id = sid(ctx, 'retry-after')
+      const url = feedUrl(ctx, id, { total: 3, plan: [{ status: 503, retryAfter: '1' }, { then: 'hold' }] })
+      const rec = recorder()
+      const sub = ctx.lib.subscribe({ url, backoff: FAST, onStatus: rec.onStatus })
+      try {
+        const events = await within(10_000, 'events after the 503', take(sub, 3))
+        equal(numbers(events), [1, 2, 3], 'events')
+      } finally {
+        await sub.close()
+      }
+      const backoff = rec.changes.find((c) => c.status === 'backoff')
+      ok(backoff, `expected a backoff after the 503: ${path(rec.changes)}`)
+      equal(backoff.reason, 'http', 'backoff reason')
+      // Retry-After: 1 outranks the 20 ms base delay: the planned wait is at least one second.
+      ok((backoff.delay ?? 0) >= 1000, `backoff delay should honour Retry-After: 1, got ${String(backoff.delay)}`)
+      equal((await serverLog(ctx, id)).length, 2, 'connections made')
+    },
+  },
+
+  {
+    name: 'on 401 calls refreshAuth once, then continues with the new credentials',
+    async run(ctx) {
+      const id = sid(ctx, 'auth')
+      const url = feedUrl(ctx, id, { total: 3, token: 'fresh' })
+      let token = 'stale'
+      const refreshes: number[] = []
+      const rec = recorder()
+      const sub = ctx.lib.subscribe({
+        url,
+        backoff: FAST,
+        headers: () => ({ authorization: `Bearer ${token}` }),
+        refreshAuth: ({ status }: { status: number }) => {
+          refreshes.push(status)
+          token = 'fresh'
+        },
+        onStatus: rec.onStatus,
+      })
+      try {
+        const events = await within(10_000, 'events after refreshing auth', take(sub, 3))
+        equal(numbers(events), [1, 2, 3], 'events')
+      } finally {
+        await sub.close()
+      }
+      equal(refreshes, [401], 'refreshAuth calls')
+      ok(rec.saw('refreshing-auth'), `expected a refreshing-auth status: ${path(rec.changes)}`)
+      const log = await serverLog(ctx, id)
+      equal(log.map((r) => r.headers.authorization), ['Bearer stale', 'Bearer fresh'], 'Authorization per connection')
+    },
+  },
+
+  {
+    name: 'reconnects when the connection goes silent past heartbeatTimeout, and resumes',
+    async run(ctx) {
+      const id = sid(ctx, 'starve')
+      // Connection 1 sends 2 events then not a byte more; the second sends the rest and keeps
+      // heartbeating, so it is not starved in turn.
+      const url = feedUrl(ctx, id, { total: 5, plan: [{ events: 2, then: 'stall' }, { then: 'hold', heartbeat: 50 }] })
+      const rec = recorder()
+      const sub = ctx.lib.subscribe({ url, backoff: FAST, heartbeatTimeout: 300, onStatus: rec.onStatus })
+      try {
+        const events = await within(10_000, 'events across the starved connection', take(sub, 5))
+        equal(numbers(events), [1, 2, 3, 4, 5], 'events')
+      } finally {
+        await sub.close()
+      }
+      ok(rec.changes.some((c) => c.reason === 'starved'), `expected a reconnect for starvation: ${path(rec.changes)}`)
+      const log = await serverLog(ctx, id)
+      equal(log.map((r) => r.headers['last-event-id'] ?? null), [null, '2'], 'Last-Event-ID per connection')
+    },
+  },
+
+  {
+    name: 'heartbeat comments keep a quiet connection alive',
+    async run(ctx) {
+      const id = sid(ctx, 'heartbeat')
+      // Two events, then only `:hb` comments every 50 ms for longer than the 400 ms timeout.
+      const url = feedUrl(ctx, id, { total: 3, heartbeat: 50, plan: [{ events: 2, then: 'hold' }] })
+      const sub = ctx.lib.subscribe({ url, backoff: FAST, heartbeatTimeout: 400 })
+      try {
+        await within(10_000, 'two events', take(sub, 2))
+        await new Promise((r) => setTimeout(r, 1200))
+        equal(sub.reconnects, 0, 'reconnects while heartbeats kept coming')
+        equal(sub.status, 'open', 'status')
+      } finally {
+        await sub.close()
+      }
+      equal((await serverLog(ctx, id)).length, 1, 'connections made')
+    },
+  },
+
+  {
+    name: 'aborting the signal mid-stream ends iteration and closes',
+    async run(ctx) {
+      const id = sid(ctx, 'abort-stream')
+      const controller = new AbortController()
+      const rec = recorder()
+      const sub = ctx.lib.subscribe({
+        url: feedUrl(ctx, id, { total: 100, plan: [{ events: 2, then: 'hold' }] }),
+        signal: controller.signal,
+        backoff: FAST,
+        onStatus: rec.onStatus,
+      })
+      const seen: number[] = []
+      await within(10_000, 'iteration to end after abort', (async () => {
+        for await (const event of sub) {
+          seen.push(event.json<{ n: number }>().n)
+          if (seen.length === 2) controller.abort()
+        }
+      })())
+      equal(seen, [1, 2], 'events before the abort')
+      equal(sub.status, 'closed', 'status after abort')
+      const last = rec.changes.at(-1)
+      equal(last?.status, 'closed', 'last status change')
+      equal(last?.reason, 'aborted', 'close reason')
+      // close() after the end is a harmless no-op.
+      await within(5_000, 'close() after abort', sub.close())
+    },
+  },
+
+  {
+    name: 'close() during a long backoff ends at once instead of waiting it out',
+    async run(ctx) {
+      const id = sid(ctx, 'close-backoff')
+      // A 30 s Retry-After: the 5 s guard fails the scenario if close() waited for it.
+      const rec = recorder()
+      const backoff = statusReached(rec, 'backoff')
+      const sub = ctx.lib.subscribe({
+        url: feedUrl(ctx, id, { total: 3, plan: [{ status: 503, retryAfter: '30' }] }),
+        backoff: FAST,
+        onStatus: backoff.onStatus,
+      })
+      const ended = drain(sub)
+      const change = await within(10_000, 'backoff after the 503', backoff.promise)
+      ok((change.delay ?? 0) >= 30_000, `expected a 30 s backoff, got ${String(change.delay)}`)
+      await within(5_000, 'close() during backoff', sub.close())
+      equal(await within(5_000, 'iteration to end', ended), [], 'events delivered')
+      equal(sub.status, 'closed', 'status')
+      equal((await serverLog(ctx, id)).length, 1, 'connections made (no retry after close)')
+    },
+  },
+
+  {
+    name: 'aborting the signal during backoff ends iteration at once',
+    async run(ctx) {
+      const id = sid(ctx, 'abort-backoff')
+      const controller = new AbortController()
+      const rec = recorder()
+      const backoff = statusReached(rec, 'backoff')
+      const sub = ctx.lib.subscribe({
+        url: feedUrl(ctx, id, { total: 3, plan: [{ status: 503, retryAfter: '30' }] }),
+        signal: controller.signal,
+        backoff: FAST,
+        onStatus: backoff.onStatus,
+      })
+      const ended = drain(sub)
+      await within(10_000, 'backoff after the 503', backoff.promise)
+      controller.abort()
+      equal(await within(5_000, 'iteration to end after abort', ended), [], 'events delivered')
+      equal(sub.status, 'closed', 'status')
+      equal(rec.changes.at(-1)?.reason, 'aborted', 'close reason')
+    },
+  },
+]
