@@ -475,3 +475,49 @@ export const scenarios: Scenario[] = [
     },
   },
 ]
+
+// ---------------------------------------------------------------------------------------------------
+// Resuming across process lifetimes: the first half runs in one Worker invocation (or page load), the
+// second in the next one, with nothing shared but a durable store and the stream id. The runtime
+// harness supplies the store (Workers KV, IndexedDB, localStorage...) and runs the halves apart.
+
+export const acrossLifetimes = {
+  name: 'resumes in a new lifetime (invocation, page load) from a durable store',
+
+  /** A stream id for both halves to share. */
+  sid(ctx: ScenarioContext): string {
+    return sid(ctx, 'lifetimes')
+  },
+
+  url(ctx: ScenarioContext, id: string): string {
+    return feedUrl(ctx, id, { total: 8, plan: [{ events: 8, then: 'hold' }, { then: 'hold' }] })
+  },
+
+  /** Finishes events 1..4 (holding 5 unfinished), closes, and returns the key that was used. */
+  async first(ctx: ScenarioContext, id: string, store: CheckpointStore): Promise<string> {
+    const sub = ctx.lib.subscribe({ url: acrossLifetimes.url(ctx, id), store, backoff: FAST })
+    let key: string
+    try {
+      equal(numbers(await within(10_000, 'first lifetime', take(sub, 5))), [1, 2, 3, 4, 5], 'first lifetime events')
+      key = sub.key
+    } finally {
+      // close() resolves once the checkpoint is durable in the store (KV may defer a write by 1 s).
+      await within(10_000, 'close() flushing the store', sub.close())
+    }
+    equal((await store.get(key))?.cursor, '4', 'checkpoint after the first lifetime')
+    return key
+  },
+
+  /** Starts over from the store alone and must continue at event 5, the one left unfinished. */
+  async second(ctx: ScenarioContext, id: string, store: CheckpointStore, key: string): Promise<void> {
+    const sub = ctx.lib.subscribe({ url: acrossLifetimes.url(ctx, id), store, backoff: FAST })
+    try {
+      equal(sub.key, key, 'the derived key in the second lifetime')
+      equal(numbers(await within(10_000, 'second lifetime', take(sub, 4))), [5, 6, 7, 8], 'second lifetime events')
+    } finally {
+      await sub.close()
+    }
+    const log = await serverLog(ctx, id)
+    equal(log.map((r) => r.headers['last-event-id'] ?? null), [null, '4'], 'Last-Event-ID on each connection')
+  },
+}
