@@ -21,6 +21,22 @@ export function subscribe(options: SubscribeOptions): Subscription {
 
 type StatusListener = (event: StatusEvent) => void
 
+/**
+ * The resume key of a subscription without an explicit `key`. A dialect that builds the request
+ * itself (aviso: event type and filter) adds its `identity` to the dialect field, so two aviso feeds on
+ * one server never share a checkpoint.
+ */
+function deriveKey(config: ResolvedConfig): string {
+  const { dialect, request, fingerprint } = config
+  return resumeKey({
+    url: request.url,
+    method: request.method,
+    body: request.body,
+    dialect: dialect.identity === undefined ? dialect.name : `${dialect.name}\u0000${dialect.identity}`,
+    ...(fingerprint !== undefined && { fingerprint }),
+  })
+}
+
 class ResumableSubscription implements Subscription {
   readonly key: string
   readonly #config: ResolvedConfig
@@ -41,7 +57,7 @@ class ResumableSubscription implements Subscription {
 
   constructor(config: ResolvedConfig) {
     this.#config = config
-    this.key = config.key ?? resumeKey({ url: config.request.url, method: config.request.method, body: config.request.body, dialect: config.dialect.name, ...(config.fingerprint !== undefined && { fingerprint: config.fingerprint }) })
+    this.key = config.key ?? deriveKey(config)
     this.#channel = new EventChannel(config.highWaterMark)
     this.#finished = new Promise((resolve) => {
       this.#finish = resolve

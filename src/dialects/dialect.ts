@@ -1,4 +1,5 @@
 import type { Checkpoint } from '../checkpoint/contract.js'
+import type { HttpError, ResumableSSEError } from '../errors.js'
 
 /**
  * A dialect is how one kind of server takes the cursor back (header, POST body, query string) and
@@ -8,6 +9,11 @@ import type { Checkpoint } from '../checkpoint/contract.js'
 export interface Dialect {
   /** Part of the resume key: the same URL read by two dialects is two different subscriptions. */
   readonly name: string
+  /**
+   * More of the resume key, for dialects that build the request themselves: what the subscription
+   * reads that neither the URL, the method nor the user's body says (aviso: event type and filter).
+   */
+  readonly identity?: string
   /** The method used when the user gives none. */
   readonly defaultMethod: string
   /** Sequences advance by exactly one (a jump is a gap), as opposed to merely increasing. */
@@ -62,4 +68,11 @@ export interface DialectSession {
    * (e.g. replay mode after the server said replay completed), otherwise the supervisor reconnects.
    */
   ended?(): 'done' | 'reconnect'
+  /** The response was accepted (200, event stream): its headers, before the first frame. */
+  accepted?(headers: Headers): void
+  /**
+   * A non-200 answer: return a typed error to make it fatal with that error instead (a Durable
+   * Streams 410 is `cursor-expired`), or `undefined` to let the supervisor treat the status as usual.
+   */
+  rejected?(error: HttpError): ResumableSSEError | undefined
 }

@@ -34,11 +34,9 @@ export function lastEventId(options: LastEventIdOptions = {}): Dialect {
 
 class LastEventIdSession implements DialectSession {
   #sequence: number
-  #cursor: string
 
   constructor(position: Checkpoint | undefined) {
     this.#sequence = position?.sequence ?? 0
-    this.#cursor = position?.cursor ?? ''
   }
 
   frame(frame: Frame, sink: DialectSink): void {
@@ -51,7 +49,6 @@ class LastEventIdSession implements DialectSession {
     // Ids lower than what we hold pass through with their own number: the supervisor's dedupe drops
     // them as replays. Opaque ids always move forward locally.
     this.#sequence = NUMERIC_ID.test(id) ? Number(id) : this.#sequence + 1
-    this.#cursor = id
-    sink.deliver(type, frame.data, id, this.#sequence, this.#cursor)
+    sink.deliver(type, frame.data, id, this.#sequence, id)
   }
 }

@@ -59,7 +59,12 @@ async function attempt(request: Request, controller: AbortController, liveness: 
   if (response.status !== 200) {
     const body = await readBounded(response)
     const requestId = REQUEST_ID_HEADERS.map((name) => response.headers.get(name)).find((v) => v) ?? undefined
-    return { type: 'http', error: new HttpError(response.status, body, requestId), retryAfter: response.headers.get('retry-after') }
+    const error = new HttpError(response.status, body, requestId)
+    // The dialect may know what a status means on its protocol (a Durable Streams 410 is an expired
+    // cursor); otherwise the state machine classifies it.
+    const own = options.session.rejected?.(error)
+    if (own !== undefined) return { type: 'failed', error: own }
+    return { type: 'http', error, retryAfter: response.headers.get('retry-after') }
   }
   const contentType = response.headers.get('content-type') ?? ''
   if (!/^text\/event-stream\b/i.test(contentType.trim())) {
@@ -68,6 +73,7 @@ async function attempt(request: Request, controller: AbortController, liveness: 
   }
   if (response.body === null) return { type: 'ended', reason: 'eof' }
 
+  options.session.accepted?.(response.headers)
   options.onOpen()
   return readBody(response.body, controller, liveness, options)
 }
