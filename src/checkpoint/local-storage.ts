@@ -41,8 +41,9 @@ interface LockManagerLike {
  * Cross-tab safety: `put` is a read-compare-write. Inside one page it is atomic anyway (the three
  * calls run synchronously, no other code can interleave), but two tabs run in parallel and
  * `localStorage` offers no transaction. So when `navigator.locks` (Web Locks) exists, `put` and
- * `delete` hold an exclusive lock named after the key, and tabs racing on one key can never move it
- * backwards. WITHOUT Web Locks this is best-effort: two tabs writing the same key at the same instant
+ * `delete` hold the exclusive lock `resumable-sse lock <prefix><key>` (other code may take it to
+ * coordinate), and tabs racing on one key can never move it backwards. Deno has Web Locks too, but
+ * only within one process: Deno processes sharing a `--location` are like tabs without locks. WITHOUT Web Locks this is best-effort: two tabs writing the same key at the same instant
  * may leave the lower checkpoint, which only means some events are delivered again (at-least-once),
  * never that one is lost. Use `IndexedDBStore` where that matters.
  *

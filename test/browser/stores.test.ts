@@ -1,0 +1,141 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkpointStoreContract, type CaseResult } from '../../src/testing/index.js'
+import { type SSEServer, startSSEServer } from '../server/sse-server.js'
+import { type LaunchedChromium, launchChromium } from '../support/chromium.js'
+
+// The browser stores in headless Chromium, loaded from the built package (dist/, built by `npm test`
+// before vitest runs) and served with idb-keyval from node_modules by the project's test server.
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const KINDS = ['indexeddb', 'local-storage'] as const
+type Kind = (typeof KINDS)[number]
+
+interface Harness {
+  hasWebLocks(): boolean
+  runContract(kind: Kind, name: string): Promise<CaseResult[]>
+  get(kind: Kind, key: string): Promise<{ sequence: number; cursor: string } | null>
+  put(kind: Kind, key: string, sequence: number): Promise<void>
+  race(kind: Kind, key: string, sequences: number[]): Promise<number[]>
+  putWhenFull(key: string): Promise<{ full: boolean; rejected?: Record<string, string> | null }>
+  inOpaqueOrigin(): Promise<Record<string, unknown>>
+}
+declare global {
+  interface Window {
+    storesHarness: Harness
+  }
+}
+
+let server: SSEServer
+let browser: LaunchedChromium
+
+beforeAll(async () => {
+  if (!existsSync(`${root}dist/testing.js`)) throw new Error('dist/ is missing: run `npx tsup` (npm test builds first)')
+  server = await startSSEServer({ staticDir: root })
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+})
+
+async function openHarness(): Promise<Page> {
+  const page = await browser.context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(String(error)))
+  await page.goto(`${server.url}/static/test/browser/fixtures/stores/harness.html`)
+  await page.waitForFunction(() => 'storesHarness' in window).catch((error: unknown) => {
+    throw new Error(`harness did not load: ${errors.join('; ') || String(error)}`)
+  })
+  return page
+}
+
+/** The case names the suite registers, computed here from the source, to compare with the page's. */
+function expectedCases(name: string): string[] {
+  const names: string[] = []
+  let prefix = ''
+  checkpointStoreContract(name, () => ({ store: undefined as never }), {
+    describe: (title, body) => {
+      prefix = title
+      body()
+    },
+    it: (title) => void names.push(`${prefix} > ${title}`),
+  })
+  return names
+}
+
+describe.each([
+  ['indexeddb', 'IndexedDBStore (Chromium)'],
+  ['local-storage', 'LocalStorageStore (Chromium, Web Locks)'],
+] as const)('%s store in Chromium', (kind, name) => {
+  it('passes the contract suite shipped in dist/testing.js', async () => {
+    const page = await openHarness()
+    if (kind === 'local-storage') expect(await page.evaluate(() => window.storesHarness.hasWebLocks())).toBe(true)
+    const results = await page.evaluate(([k, n]) => window.storesHarness.runContract(k, n), [kind, name] as const)
+    await page.close()
+    expect(results.filter((r) => !r.ok)).toEqual([])
+    expect(results.map((r) => r.name)).toEqual(expectedCases(name))
+    expect(results).toHaveLength(12)
+  })
+
+  it('two pages of one origin racing puts on one key end at the highest and never go backwards', async () => {
+    const [a, b] = await Promise.all([openHarness(), openHarness()])
+    const key = `race-${kind}-${Date.now()}`
+    // Interleaved halves of 1..200, each page in its own scrambled order.
+    const odd = Array.from({ length: 100 }, (_, i) => ((i * 37) % 100) * 2 + 1)
+    const even = Array.from({ length: 100 }, (_, i) => ((i * 61) % 100) * 2 + 2)
+    const [seenA, seenB] = await Promise.all([
+      a.evaluate(([k, key, s]) => window.storesHarness.race(k, key, s), [kind, key, odd] as const),
+      b.evaluate(([k, key, s]) => window.storesHarness.race(k, key, s), [kind, key, even] as const),
+    ])
+    for (const seen of [seenA, seenB]) {
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!, `read ${i} of ${seen.join(',')}`).toBeGreaterThanOrEqual(seen[i - 1]!)
+    }
+    expect(await a.evaluate(([k, key]) => window.storesHarness.get(k, key), [kind, key] as const)).toEqual({ sequence: 200, cursor: 'c200' })
+    expect(await b.evaluate(([k, key]) => window.storesHarness.get(k, key), [kind, key] as const)).toEqual({ sequence: 200, cursor: 'c200' })
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('finds the checkpoint again after a reload and in a new page', async () => {
+    const page = await openHarness()
+    const key = `reload-${kind}-${Date.now()}`
+    await page.evaluate(([k, key]) => window.storesHarness.put(k, key, 41), [kind, key] as const)
+    await page.reload()
+    await page.waitForFunction(() => 'storesHarness' in window)
+    expect(await page.evaluate(([k, key]) => window.storesHarness.get(k, key), [kind, key] as const)).toEqual({ sequence: 41, cursor: 'c41' })
+    await page.close()
+    const fresh = await openHarness()
+    expect(await fresh.evaluate(([k, key]) => window.storesHarness.get(k, key), [kind, key] as const)).toEqual({ sequence: 41, cursor: 'c41' })
+    await fresh.close()
+  })
+})
+
+describe('store faults in Chromium', () => {
+  it('a full localStorage is StoreError("quota") with the QuotaExceededError as cause, and changes nothing', async () => {
+    const page = await openHarness()
+    const key = `quota-${Date.now()}`
+    await page.evaluate((key) => window.storesHarness.put('local-storage', key, 7), key)
+    const outcome = await page.evaluate((key) => window.storesHarness.putWhenFull(key), key)
+    expect(outcome.full).toBe(true)
+    expect(outcome.rejected).toMatchObject({ name: 'StoreError', code: 'store', reason: 'quota', cause: 'QuotaExceededError' })
+    expect(await page.evaluate((key) => window.storesHarness.get('local-storage', key), key)).toEqual({ sequence: 7, cursor: 'c7' })
+    await page.close()
+  })
+
+  it('in a sandboxed iframe (opaque origin) both stores import and construct, then fail with StoreError("forbidden")', async () => {
+    const page = await openHarness()
+    const outcome = await page.evaluate(() => window.storesHarness.inOpaqueOrigin())
+    await page.close()
+    const forbidden = { code: 'store', reason: 'forbidden', cause: 'SecurityError' }
+    expect(outcome).toEqual({
+      constructed: true,
+      'localStorage.get': expect.objectContaining(forbidden),
+      'localStorage.put': expect.objectContaining(forbidden),
+      'indexedDB.get': expect.objectContaining(forbidden),
+      'indexedDB.put': expect.objectContaining(forbidden),
+    })
+  })
+})
