@@ -70,18 +70,23 @@ export class EventChannel {
     this.end()
   }
 
-  pull(): Promise<IteratorResult<DeliveredEvent>> {
-    if (this.#head < this.#buffer.length) {
-      const event = this.#buffer[this.#head] as DeliveredEvent
-      this.#buffer[this.#head++] = undefined as unknown as DeliveredEvent
-      // Compact once the consumed prefix dominates, keeping pull O(1) amortised without Array#shift.
-      if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
-        this.#buffer = this.#buffer.slice(this.#head)
-        this.#head = 0
-      }
-      if (this.#roomWaiter && !this.isFull()) this.#wakeProducer()
-      return Promise.resolve({ value: event, done: false })
+  /** The next buffered event, synchronously, or `undefined` when the buffer is empty. */
+  shift(): DeliveredEvent | undefined {
+    if (this.#head === this.#buffer.length) return undefined
+    const event = this.#buffer[this.#head] as DeliveredEvent
+    this.#buffer[this.#head++] = undefined as unknown as DeliveredEvent
+    // Compact once the consumed prefix dominates, keeping shift O(1) amortised without Array#shift.
+    if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head)
+      this.#head = 0
     }
+    if (this.#roomWaiter && !this.isFull()) this.#wakeProducer()
+    return event
+  }
+
+  pull(): Promise<IteratorResult<DeliveredEvent>> {
+    const event = this.shift()
+    if (event !== undefined) return Promise.resolve({ value: event, done: false })
     if (this.#ended) {
       return new Promise((resolve, reject) => this.#settleEnd({ resolve, reject }))
     }
