@@ -1,0 +1,96 @@
+// The Cloudflare stores inside workerd (miniflare): a bundled Worker with a KV binding and a Durable
+// Object runs the exported contract suite from dist/ and returns the results as JSON.
+import { join } from 'node:path'
+import { build } from 'esbuild'
+import { Log, LogLevel, Miniflare } from 'miniflare'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type CaseResult, checkpointStoreContract } from '../../src/testing/index.js'
+
+async function bundleWorker(): Promise<string> {
+  const result = await build({
+    entryPoints: [join(import.meta.dirname, 'fixtures/stores/worker.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  })
+  return result.outputFiles[0]!.text
+}
+
+/** The case names the suite registers, computed here from the source, to compare with the Worker's. */
+function expectedCases(name: string): string[] {
+  const names: string[] = []
+  let prefix = ''
+  checkpointStoreContract(name, () => ({ store: undefined as never }), {
+    describe: (title, body) => {
+      prefix = title
+      body()
+    },
+    it: (title) => void names.push(`${prefix} > ${title}`),
+  })
+  return names
+}
+
+let mf: Miniflare
+
+beforeAll(async () => {
+  // No nodejs_compat flag: the stores must run on plain Workers APIs. In-memory KV and DO storage.
+  mf = new Miniflare({
+    modules: true,
+    script: await bundleWorker(),
+    compatibilityDate: '2025-04-01',
+    kvNamespaces: ['CHECKPOINTS'],
+    durableObjects: { STORES: 'StoreObject' },
+    log: new Log(LogLevel.WARN),
+  })
+  await mf.ready
+})
+
+afterAll(async () => {
+  await mf?.dispose()
+})
+
+async function get<T>(path: string): Promise<T> {
+  const response = await mf.dispatchFetch(`http://worker.test${path}`)
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`)
+  return (await response.json()) as T
+}
+
+describe('Cloudflare stores in workerd', () => {
+  it.each([
+    ['/contract/kv', 'KVNamespaceStore (workerd)'],
+    ['/contract/do', 'DurableObjectStore (workerd)'],
+  ])('%s: every contract case passes inside workerd', async (path, name) => {
+    const results = await get<CaseResult[]>(path)
+    expect(results.filter((r) => !r.ok)).toEqual([])
+    expect(results.map((r) => r.name)).toEqual(expectedCases(name))
+    expect(results).toHaveLength(12)
+  })
+
+  it('KVNamespaceStore writes a burst of 50 puts at most twice, and flush makes the newest durable', async () => {
+    const burst = await get<{ newestBeforeFlush: number; writesBeforeFlush: number; writesAfterFlush: number; durable: unknown }>('/burst/kv')
+    expect(burst.newestBeforeFlush).toBe(50)
+    expect(burst.writesBeforeFlush).toBeGreaterThanOrEqual(1)
+    expect(burst.writesBeforeFlush).toBeLessThanOrEqual(2)
+    expect(burst.writesAfterFlush).toBe(2) // the first put at once, then the newest of the other 49
+    expect(burst.durable).toEqual({ v: 1, sequence: 50, cursor: 'c50' })
+  })
+
+  it('KVNamespaceStore: a refused write rejects the put; a refused deferred write rejects flush and the next flush retries it', async () => {
+    const outcome = await get<Record<string, unknown>>('/faults/kv')
+    const refused = { name: 'StoreError', code: 'store', reason: 'unavailable', cause: 'KV PUT failed: 429 Too Many Requests' }
+    expect(outcome).toEqual({
+      immediate: expect.objectContaining(refused),
+      afterImmediate: { v: 1, sequence: 1, cursor: 'c1' },
+      deferred: 'resolved',
+      firstFlush: expect.objectContaining(refused),
+      seenWhileFailing: 3,
+      secondFlush: 'resolved',
+      durable: { v: 1, sequence: 3, cursor: 'c3' },
+    })
+  })
+})
