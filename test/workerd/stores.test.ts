@@ -1,10 +1,14 @@
 // The Cloudflare stores inside workerd (miniflare): a bundled Worker with a KV binding and a Durable
 // Object runs the exported contract suite from dist/ and returns the results as JSON.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { Log, LogLevel, Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CaseResult, checkpointStoreContract } from '../../src/testing/index.js'
+import { acrossLifetimes } from '../scenarios/scenarios.js'
+import { type SSEServer, startSSEServer } from '../server/sse-server.js'
 
 async function bundleWorker(): Promise<string> {
   const result = await build({
@@ -35,27 +39,40 @@ function expectedCases(name: string): string[] {
   return names
 }
 
-let mf: Miniflare
-
-beforeAll(async () => {
-  // No nodejs_compat flag: the stores must run on plain Workers APIs. In-memory KV and DO storage.
-  mf = new Miniflare({
+/**
+ * A workerd instance; KV in memory, Durable Object storage in memory or persisted in `doDir` (so a
+ * later instance sees only what an earlier one made durable). No nodejs_compat flag: plain Workers APIs.
+ */
+function worker(script: string, doDir?: string): Miniflare {
+  return new Miniflare({
     modules: true,
-    script: await bundleWorker(),
+    script,
     compatibilityDate: '2025-04-01',
     kvNamespaces: ['CHECKPOINTS'],
     durableObjects: { STORES: 'StoreObject' },
+    ...(doDir === undefined ? {} : { durableObjectsPersist: doDir }),
     log: new Log(LogLevel.WARN),
   })
+}
+
+let script: string
+let mf: Miniflare
+let server: SSEServer
+
+beforeAll(async () => {
+  script = await bundleWorker()
+  mf = worker(script)
+  server = await startSSEServer()
   await mf.ready
 })
 
 afterAll(async () => {
   await mf?.dispose()
+  await server?.close()
 })
 
-async function get<T>(path: string): Promise<T> {
-  const response = await mf.dispatchFetch(`http://worker.test${path}`)
+async function get<T>(path: string, instance = mf): Promise<T> {
+  const response = await instance.dispatchFetch(`http://worker.test${path}`)
   if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`)
   return (await response.json()) as T
 }
@@ -92,5 +109,33 @@ describe('Cloudflare stores in workerd', () => {
       secondFlush: 'resolved',
       durable: { v: 1, sequence: 3, cursor: 'c3' },
     })
+  })
+
+  it(`${acrossLifetimes.name}: DurableObjectStore, one invocation then the next in a fresh workerd`, async () => {
+    const sid = `workerd-do-${Date.now()}`
+    const query = `sid=${sid}&server=${encodeURIComponent(server.url)}`
+    // Each lifetime in its own workerd process over one persisted Durable Object storage; the first
+    // is gone before the second starts, so only what the store made durable carries over.
+    const dir = await mkdtemp(join(tmpdir(), 'rsse-do-lifetimes-'))
+    try {
+      const earlier = worker(script, dir)
+      let first: { ok: boolean; key?: string; error?: string; stack?: string }
+      try {
+        first = await get(`/lifetimes/first?${query}`, earlier)
+      } finally {
+        await earlier.dispose()
+      }
+      if (!first.ok) throw new Error(`${first.error}\n${first.stack}`)
+      const later = worker(script, dir)
+      try {
+        const second = await get<{ ok: boolean; error?: string; stack?: string }>(`/lifetimes/second?${query}&key=${first.key}`, later)
+        if (!second.ok) throw new Error(`${second.error}\n${second.stack}`)
+        expect(second.ok).toBe(true)
+      } finally {
+        await later.dispose()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
