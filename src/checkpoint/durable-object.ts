@@ -24,7 +24,7 @@ export interface DurableObjectStorageLike extends DurableObjectTransactionLike {
   transaction?<T>(closure: (txn: DurableObjectTransactionLike) => Promise<T>): Promise<T>
 }
 
-const mutexes = new WeakMap<object, KeyedMutex>()
+const mutexes = /* @__PURE__ */ new WeakMap<object, KeyedMutex>()
 
 /**
  * Checkpoints in a Durable Object's transactional storage: the strict guarantee on Cloudflare.

@@ -45,7 +45,8 @@ interface NamespaceState {
   mutex: KeyedMutex
 }
 
-const namespaces = new WeakMap<object, NamespaceState>()
+// Pure: a bundle that never constructs the store drops it (the package is `sideEffects: false`).
+const namespaces = /* @__PURE__ */ new WeakMap<object, NamespaceState>()
 
 /**
  * Checkpoints in Cloudflare Workers KV.
