@@ -6,6 +6,7 @@ import { EventSource } from 'eventsource'
 import { createParser } from 'eventsource-parser'
 import { events as fetchEventStream } from 'fetch-event-stream'
 import type { CheckpointStore, SubscribeOptions, Subscription } from '../../src/index.js'
+import { countingStore } from './counting-store.js'
 
 export interface Target {
   url: string
@@ -38,21 +39,6 @@ export interface Client {
 export interface ResumableSSE {
   subscribe(options: SubscribeOptions): Subscription
   MemoryStore: new () => CheckpointStore
-}
-
-/** Wraps a store so the bench sees every `put` the committer actually issues. */
-export function countingStore(inner: CheckpointStore): CheckpointStore & { puts: number } {
-  const counted = {
-    puts: 0,
-    get: (key: string) => inner.get(key),
-    put: (key: string, checkpoint: Parameters<CheckpointStore['put']>[1]) => {
-      counted.puts++
-      return inner.put(key, checkpoint)
-    },
-    delete: (key: string) => inner.delete(key),
-    ...(inner.flush ? { flush: () => inner.flush!() } : {}),
-  }
-  return counted
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -97,6 +83,25 @@ export function resumableClients(lib: ResumableSSE): Client[] {
       },
     },
     {
+      // Diagnostic: a store whose put takes 1 ms (like a disk, KV or IndexedDB write) lets the
+      // committer coalesce, so the gap to the MemoryStore row is the per-event commit cost.
+      id: 'rsse-slow-store',
+      label: 'resumable-sse (for await, store with 1 ms put latency)',
+      kind: 'ours',
+      async consume(target) {
+        const store = countingStore(delayed(new lib.MemoryStore(), 1))
+        const tally: Tally = { events: 0, dataChars: 0 }
+        const subscription = lib.subscribe({ ...base(target), store })
+        for await (const event of subscription) {
+          tally.events++
+          tally.dataChars += event.data.length
+        }
+        await subscription.flush()
+        tally.puts = store.puts
+        return tally
+      },
+    },
+    {
       id: 'rsse-foreach',
       label: 'resumable-sse (forEach handler, MemoryStore)',
       kind: 'ours',
@@ -114,6 +119,15 @@ export function resumableClients(lib: ResumableSSE): Client[] {
       },
     },
   ]
+}
+
+/** `inner` with every `put` resolving `ms` later: a stand-in for a durable store's write latency. */
+function delayed(inner: CheckpointStore, ms: number): CheckpointStore {
+  return {
+    get: (key) => inner.get(key),
+    put: (key, checkpoint) => new Promise<void>((resolve, reject) => setTimeout(() => inner.put(key, checkpoint).then(resolve, reject), ms)),
+    delete: (key) => inner.delete(key),
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -4,11 +4,13 @@
 
 export const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-store' }
 
-export function chunkStream(chunks: readonly Uint8Array[], signal?: AbortSignal | null): ReadableStream<Uint8Array> {
+export function chunkStream(chunks: readonly Uint8Array[], signal?: AbortSignal | null, intervalMs = 0): ReadableStream<Uint8Array> {
   let index = 0
   return new ReadableStream<Uint8Array>(
     {
-      pull(controller) {
+      async pull(controller) {
+        // Paced mode: a chunk every `intervalMs`, like a live feed, instead of as fast as pulled.
+        if (intervalMs > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs))
         if (signal?.aborted) {
           controller.error(signal.reason)
           return
@@ -24,15 +26,15 @@ export function chunkStream(chunks: readonly Uint8Array[], signal?: AbortSignal 
   )
 }
 
-export function sseResponse(chunks: readonly Uint8Array[], signal?: AbortSignal | null): Response {
-  return new Response(chunkStream(chunks, signal), { status: 200, headers: SSE_HEADERS })
+export function sseResponse(chunks: readonly Uint8Array[], signal?: AbortSignal | null, intervalMs = 0): Response {
+  return new Response(chunkStream(chunks, signal, intervalMs), { status: 200, headers: SSE_HEADERS })
 }
 
 /** A `fetch` that serves `chunks` to every request (and counts requests, so a reconnect is visible). */
-export function fetchServing(chunks: readonly Uint8Array[]): typeof fetch & { requests: number } {
+export function fetchServing(chunks: readonly Uint8Array[], intervalMs = 0): typeof fetch & { requests: number } {
   const fake = (async (_input: RequestInfo | URL, init?: RequestInit) => {
     fake.requests++
-    return sseResponse(chunks, init?.signal)
+    return sseResponse(chunks, init?.signal, intervalMs)
   }) as typeof fetch & { requests: number }
   fake.requests = 0
   return fake

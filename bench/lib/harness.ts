@@ -14,6 +14,8 @@ export interface Sample {
 export interface Measured {
   client: Client
   samples: Sample[]
+  /** Wall ms per measured round (index = round; a hole where the client had failed). */
+  perRound: number[]
   /** Median wall time of the measured rounds, ms. */
   ms: number
   cpuMs: number
@@ -40,7 +42,7 @@ export async function measureRounds(
   expect: Expectation,
   options: RoundOptions,
 ): Promise<Measured[]> {
-  const results = clients.map<Measured>((client) => ({ client, samples: [], ms: Number.NaN, cpuMs: Number.NaN }))
+  const results = clients.map<Measured>((client) => ({ client, samples: [], perRound: [], ms: Number.NaN, cpuMs: Number.NaN }))
   const rounds = options.warmup + options.runs
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < results.length; k++) {
@@ -63,7 +65,10 @@ export async function measureRounds(
         continue
       }
       result.tally = tally
-      if (round >= options.warmup) result.samples.push({ ms, cpuMs: (used.user + used.system) / 1000, tally })
+      if (round >= options.warmup) {
+        result.samples.push({ ms, cpuMs: (used.user + used.system) / 1000, tally })
+        result.perRound[round - options.warmup] = ms
+      }
       if (options.between) await options.between()
     }
   }

@@ -40,3 +40,21 @@ export function bytes(value: number): string {
   if (abs >= 1024) return `${(value / 1024).toFixed(2)} KiB`
   return `${Math.round(value)} B`
 }
+
+/**
+ * Median over rounds of `baseline[i] / value[i]` (wall times of the same round): each ratio compares two
+ * runs made seconds apart, so a burst of load from elsewhere moves both sides of it.
+ */
+export function pairedRatio(baselineMs: readonly number[], valueMs: readonly number[]): number {
+  const ratios: number[] = []
+  for (let i = 0; i < Math.min(baselineMs.length, valueMs.length); i++) {
+    const b = baselineMs[i]
+    const v = valueMs[i]
+    if (b !== undefined && v !== undefined && Number.isFinite(b) && Number.isFinite(v) && v > 0) ratios.push(b / v)
+  }
+  return ratios.length ? median(ratios) : Number.NaN
+}
+
+export function times(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a'
+}

@@ -1,11 +1,11 @@
 // Section 2: the same clients over real HTTP on 127.0.0.1. The server is a child process, so the
 // CPU time per event below is the client's alone (process.cpuUsage of the bench process).
-import type { ResumableSSE } from '../lib/clients.js'
+import type { Client, ResumableSSE } from '../lib/clients.js'
 import type { ChildServer } from '../lib/child-server.js'
 import { type Measured, measureRounds } from '../lib/harness.js'
 import type { Section, Table } from '../lib/report.js'
 import { SHAPES, type ShapeName, wireText } from '../lib/sse-bytes.js'
-import { fixed, ratio, si } from '../lib/stats.js'
+import { fixed, pairedRatio, si, times } from '../lib/stats.js'
 import { clientsFor, fastestPeer } from './throughput.js'
 
 export interface LoopbackOptions {
@@ -14,13 +14,15 @@ export interface LoopbackOptions {
   counts: Partial<Record<ShapeName, number>>
   warmup: number
   runs: number
+  /** Narrows the client list (profiling). */
+  filter?: (clients: Client[]) => Client[]
 }
 
 export async function loopback(options: LoopbackOptions): Promise<Section> {
   const tables: Table[] = []
   const notes: string[] = []
   const targets: string[] = []
-  const clients = clientsFor(options.lib)
+  const clients = (options.filter ?? ((c: Client[]) => c))(clientsFor(options.lib))
   for (const [name, count] of Object.entries(options.counts) as [ShapeName, number][]) {
     const shape = SHAPES[name]
     const { text, dataChars } = wireText(shape, count)
@@ -47,15 +49,15 @@ export async function loopback(options: LoopbackOptions): Promise<Section> {
               si(count / (r.ms / 1000)),
               fixed(size / 1e6 / (r.ms / 1000), 1),
               fixed(usPerEvent(r), 3),
-              floor && !floor.problem ? ratio(floor.ms, r.ms) : 'n/a',
-              peer ? ratio(peer.ms, r.ms) : 'n/a',
+              floor && !floor.problem ? times(pairedRatio(floor.perRound, r.perRound)) : 'n/a',
+              peer ? times(pairedRatio(peer.perRound, r.perRound)) : 'n/a',
             ],
       ),
     })
     const ours = results.find((r) => r.client.id === 'rsse')
     if (ours && !ours.problem && peer && floor) {
       targets.push(
-        `${shape.label} over loopback: resumable-sse ${(peer.ms / ours.ms).toFixed(2)}× the fastest peer, ${(floor.ms / ours.ms).toFixed(2)}× the parser floor; ` +
+        `${shape.label} over loopback: resumable-sse ${times(pairedRatio(peer.perRound, ours.perRound))} the fastest peer, ${times(pairedRatio(floor.perRound, ours.perRound))} the parser floor; ` +
           `CPU per event ${(usPerEvent(ours) / usPerEvent(floor)).toFixed(2)}× the floor's`,
       )
     }

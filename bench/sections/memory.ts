@@ -171,22 +171,20 @@ export async function memory(options: MemoryOptions): Promise<Section> {
   const url = `${options.server.url}/idle`
   for (const runner of idleRunners(options.lib)) {
     if (!runner.open) {
-      idleRows.push([runner.label, '—', '—', '—'])
+      idleRows.push([runner.label, '—', 'not yet available in dist/'])
       continue
     }
     const before = heap()
-    const beforeRss = process.memoryUsage().rss
     const open = Array.from({ length: options.idle }, () => runner.open!(url))
     await Promise.all(open.map((o) => o.ready))
     const after = heap()
-    const afterRss = process.memoryUsage().rss
-    idleRows.push([runner.label, String(open.length), bytes((after - before) / open.length), bytes((afterRss - beforeRss) / open.length)])
+    idleRows.push([runner.label, String(open.length), bytes((after - before) / open.length)])
     await Promise.all(open.map((o) => o.close()))
     // Let sockets close on both sides before the next client is measured.
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
   notes.push('Heap figures are `process.memoryUsage().heapUsed` after two `global.gc()` calls (node --expose-gc). Growth runs read one endless connection (~60 B events, 128 per chunk, generated per pull) through an injected fetch.')
-  notes.push('Idle subscriptions connect over real loopback HTTP (Node fetch/undici); the per-subscription heap includes the client\'s share of undici\'s socket and stream objects, which is the same for every row. RSS per subscription also includes native socket buffers and is noisier.')
+  notes.push('Idle subscriptions connect over real loopback HTTP (Node fetch/undici); the per-subscription heap includes the client\'s share of undici\'s socket and stream objects, which is the same for every row. RSS is not reported: on this machine it moved by more than the figure itself between runs.')
   return {
     title: '5. Memory',
     tables: [
@@ -198,8 +196,8 @@ export async function memory(options: MemoryOptions): Promise<Section> {
       },
       {
         caption: `${options.idle} concurrent idle subscriptions to one local server`,
-        columns: ['client', 'subscriptions', 'heap per subscription', 'RSS per subscription'],
-        numeric: [1, 2, 3],
+        columns: ['client', 'subscriptions', 'heap per subscription'],
+        numeric: [1, 2],
         rows: idleRows,
       },
     ],

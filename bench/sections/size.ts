@@ -4,7 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { build, type Plugin } from 'esbuild'
+import { build } from 'esbuild'
+import { selfResolve } from '../lib/self-resolve.js'
 import type { Section } from '../lib/report.js'
 import { bytes } from '../lib/stats.js'
 
@@ -18,26 +19,8 @@ interface Entry {
 interface Measured {
   minified: number
   gzipped: number
-}
-
-function selfResolve(root: string): Plugin {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-    exports: Record<string, { import?: { default?: string } } | string>
-  }
-  return {
-    name: 'resumable-sse-dist',
-    setup(b) {
-      b.onResolve({ filter: /^resumable-sse(\/.*)?$/ }, (args) => {
-        const sub = `.${args.path.slice('resumable-sse'.length)}`
-        const target = pkg.exports[sub]
-        const file = typeof target === 'string' ? target : target?.import?.default
-        if (!file) return { errors: [{ text: `package.json has no export ${sub}` }] }
-        const path = join(root, file)
-        if (!existsSync(path)) return { errors: [{ text: `not yet available in dist/ (${file})` }] }
-        return { path }
-      })
-    },
-  }
+  /** Minified bytes each input contributed (esbuild metafile), largest first. */
+  inputs: [string, number][]
 }
 
 async function measure(root: string, code: string): Promise<Measured> {
@@ -49,11 +32,16 @@ async function measure(root: string, code: string): Promise<Measured> {
     platform: 'browser',
     target: 'es2022',
     write: false,
+    metafile: true,
     logLevel: 'silent',
     plugins: [selfResolve(root)],
   })
   const output = result.outputFiles[0]!.contents
-  return { minified: output.length, gzipped: gzipSync(output, { level: 9 }).length }
+  const meta = Object.values(result.metafile.outputs)[0]
+  const inputs = Object.entries(meta?.inputs ?? {})
+    .map(([path, info]) => [path.replace(/^.*node_modules\//, ''), info.bytesInOutput] as [string, number])
+    .sort((a, b) => b[1] - a[1])
+  return { minified: output.length, gzipped: gzipSync(output, { level: 9 }).length, inputs }
 }
 
 export async function size(root: string): Promise<Section> {
@@ -93,6 +81,23 @@ export async function size(root: string): Promise<Section> {
   if (existsSync(globalBuild)) {
     const data = readFileSync(globalBuild)
     rows.push(['`dist/resumable-sse.global.js` (CDN build, browser stores included)', bytes(data.length), bytes(gzipSync(data, { level: 9 }).length), 'as shipped'])
+  }
+  const coreBuild = await get(core)
+  if (!(coreBuild instanceof Error)) {
+    const byPackage = new Map<string, number>()
+    for (const [path, size] of coreBuild.inputs) {
+      if (path === '<stdin>') continue
+      const pkg = path.startsWith('dist/') ? 'resumable-sse' : path.split('/').slice(0, path.startsWith('@') ? 2 : 1).join('/')
+      byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + size)
+    }
+    const parts = [...byPackage].sort((a, b) => b[1] - a[1]).map(([pkg, size]) => `${pkg} ${bytes(size)} (${((100 * size) / coreBuild.minified).toFixed(0)}%)`)
+    notes.push(`Core bundle by package (minified, before gzip): ${parts.join(', ')}.`)
+    // The same entry bundled from src/ attributes resumable-sse's own bytes to its modules.
+    const fromSrc = await measure(root, "export { subscribe, MemoryStore, lastEventId } from './src/index.ts'").catch(() => undefined)
+    if (fromSrc) {
+      const own = fromSrc.inputs.filter(([path]) => path.startsWith('src/')).slice(0, 8)
+      notes.push(`Largest src/ modules in the core (bundled from src/, minified): ${own.map(([path, size]) => `${path} ${bytes(size)}`).join(', ')}.`)
+    }
   }
   notes.push('esbuild: `bundle`, `minify`, `format: esm`, `platform: browser`, `target: es2022`, dependencies bundled; gzip level 9 (node:zlib). Store rows are the difference to the core bundle, so shared code is not counted twice.')
   return {
