@@ -17,6 +17,8 @@ export {
   type StoredCheckpoint,
 } from './checkpoint/contract.js'
 export { lastEventId, type LastEventIdOptions } from './dialects/last-event-id.js'
+export { aviso, type AvisoOptions, ReplayLimitError } from './dialects/aviso.js'
+export { durableStreams, StreamGoneError } from './dialects/durable-streams.js'
 export type { Dialect, DialectSession, DialectSink, AttemptRequest, Frame } from './dialects/dialect.js'
 export {
   ResumableSSEError,

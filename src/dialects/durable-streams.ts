@@ -1,0 +1,175 @@
+import type { Checkpoint } from '../checkpoint/contract.js'
+import { type HttpError, ProtocolError, ResumableSSEError } from '../errors.js'
+import type { AttemptRequest, Dialect, DialectSession, DialectSink, Frame } from './dialect.js'
+
+/**
+ * 410: the stream (or the part of it our offset points into) is gone for good. Code
+ * `cursor-expired`: the checkpoint can never be resumed from; the HTTP details stay on `cause`.
+ */
+export class StreamGoneError extends ResumableSSEError {
+  override name = 'StreamGoneError'
+  constructor(cause: HttpError) {
+    super('cursor-expired', `The durable stream is gone (410); its checkpoint cannot be resumed${cause.body ? `: ${cause.body.slice(0, 200)}` : ''}`, { cause })
+  }
+}
+
+// Checkpoint meta keys. Strings only (the store contract).
+const SKIP = 'skip'
+const STREAM_CURSOR = 'streamCursor'
+
+/**
+ * The cursor of an event inside the first batch of a fresh start, before any control frame named an
+ * offset: "where this subscription starts" (the URL's `offset`, or `-1`), which `prepare` resolves.
+ * The reference server answers `offset=now` with a control frame before any data, so a batch that
+ * begins at `now` (which moves) never needs it.
+ */
+const FIRST_BATCH = ''
+
+/**
+ * Durable Streams (the `live=sse` read). The server sends `event: data` frames, then an
+ * `event: control` frame whose `streamNextOffset` is the only resumable position: offsets exist only
+ * at control frames. A batch of data frames is therefore held until its control frame, and each event
+ * gets a position it can resume from exactly:
+ *
+ * - the last event of a batch: `cursor = streamNextOffset`, no skip;
+ * - the k-th (1-based) of the others: `cursor = the offset the batch started at`, meta `skip = k`,
+ *   meaning "read from this offset and drop the first k data frames" (the server re-sends the same
+ *   messages from the same offset, one data frame each).
+ *
+ * So a consumer that finishes an event in the middle of a batch and restarts gets exactly the rest of
+ * the batch: nothing lost, nothing twice. Sequences are local, counting on from the checkpoint's.
+ * Data frames are delivered as type `data` with the payload verbatim (base64 text for binary streams).
+ */
+export function durableStreams(): Dialect {
+  return {
+    name: 'durable-streams',
+    defaultMethod: 'GET',
+    // Local sequences: each event is exactly one more than the last, across resumes too.
+    contiguous: true,
+    prepare(request: AttemptRequest, position: Checkpoint | undefined) {
+      const query = request.url.searchParams
+      query.set('live', 'sse')
+      const cursor = position?.meta?.[STREAM_CURSOR]
+      if (cursor !== undefined) query.set('cursor', cursor)
+      if (position !== undefined && position.cursor !== FIRST_BATCH) query.set('offset', position.cursor)
+      // The whole history unless the user's URL says otherwise (`offset=now`: only what comes next).
+      else if (!query.has('offset')) query.set('offset', '-1')
+    },
+    open(position: Checkpoint | undefined, mode: 'live' | 'replay'): DialectSession {
+      return new DurableStreamsSession(position, mode)
+    },
+  }
+}
+
+interface Control {
+  streamNextOffset: string
+  streamCursor: string | undefined
+  upToDate: boolean
+  streamClosed: boolean
+}
+
+class DurableStreamsSession implements DialectSession {
+  readonly #replay: boolean
+  #sequence: number
+  /** Where the current batch starts: the last control's offset, or the position's. */
+  #offset: string
+  #streamCursor: string | undefined
+  /** Data frames still to drop after resuming in the middle of a batch. */
+  #skip: number
+  /** Data frames dropped since `#offset`: they still count when numbering the batch's positions. */
+  #dropped = 0
+  #batch: string[] = []
+  #base64 = false
+
+  constructor(position: Checkpoint | undefined, mode: 'live' | 'replay') {
+    this.#replay = mode === 'replay'
+    this.#sequence = position?.sequence ?? 0
+    this.#offset = position?.cursor ?? FIRST_BATCH
+    this.#streamCursor = position?.meta?.[STREAM_CURSOR]
+    const skip = Number(position?.meta?.[SKIP] ?? 0)
+    this.#skip = Number.isSafeInteger(skip) && skip > 0 ? skip : 0
+  }
+
+  /** Called by the core with the response headers, when it does (see DialectSession.accepted). */
+  accepted(headers: Headers): void {
+    this.#base64 = headers.get('stream-sse-data-encoding')?.toLowerCase() === 'base64'
+  }
+
+  rejected(error: HttpError): ResumableSSEError | undefined {
+    return error.status === 410 ? new StreamGoneError(error) : undefined
+  }
+
+  frame(frame: Frame, sink: DialectSink): void {
+    if (frame.event === 'data') {
+      if (this.#skip > 0) {
+        // Already delivered (and committed) before the restart that resumed us mid-batch.
+        this.#skip -= 1
+        this.#dropped += 1
+        return
+      }
+      // One payload per frame; base64 has no line breaks of its own, so any are the server's folding.
+      this.#batch.push(this.#base64 ? frame.data.replace(/[\r\n]/g, '') : frame.data)
+      return
+    }
+    if (frame.event !== 'control') return // injected or newer kinds: not ours to interpret
+
+    const control = parseControl(frame.data)
+    if (control instanceof ProtocolError) {
+      sink.fail(control)
+      return
+    }
+    this.#release(control, sink)
+    if (control.streamClosed || (this.#replay && control.upToDate)) sink.closing('done')
+  }
+
+  ended(): 'done' | 'reconnect' {
+    // A body that ends without `streamClosed` is the server's periodic close (or a fault): resume from
+    // the last control. Unreleased data frames are dropped here and read again from that offset.
+    return 'reconnect'
+  }
+
+  #release(control: Control, sink: DialectSink): void {
+    const batch = this.#batch
+    this.#batch = []
+    const start = this.#offset
+    const startCursor = this.#streamCursor
+    for (let index = 0; index < batch.length; index += 1) {
+      const data = batch[index] as string
+      this.#sequence += 1
+      if (index === batch.length - 1) {
+        const meta = control.streamCursor === undefined ? undefined : { [STREAM_CURSOR]: control.streamCursor }
+        sink.deliver('data', data, undefined, this.#sequence, control.streamNextOffset, meta)
+      } else {
+        const meta: Record<string, string> = { [SKIP]: String(this.#dropped + index + 1) }
+        if (startCursor !== undefined) meta[STREAM_CURSOR] = startCursor
+        sink.deliver('data', data, undefined, this.#sequence, start, meta)
+      }
+    }
+    this.#offset = control.streamNextOffset
+    this.#dropped = 0
+    if (control.streamCursor !== undefined) this.#streamCursor = control.streamCursor
+  }
+}
+
+function parseControl(text: string): Control | ProtocolError {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    return new ProtocolError('Durable Streams control frame is not JSON', { cause: error })
+  }
+  if (typeof value !== 'object' || value === null) return new ProtocolError('Durable Streams control frame is not a JSON object')
+  const control = value as Record<string, unknown>
+  if (typeof control.streamNextOffset !== 'string' || control.streamNextOffset === '') {
+    return new ProtocolError('Durable Streams control frame has no streamNextOffset')
+  }
+  if (control.streamCursor !== undefined && typeof control.streamCursor !== 'string') {
+    return new ProtocolError('Durable Streams control frame has a non-string streamCursor')
+  }
+  return {
+    streamNextOffset: control.streamNextOffset,
+    streamCursor: control.streamCursor,
+    upToDate: control.upToDate === true,
+    streamClosed: control.streamClosed === true,
+  }
+}

@@ -1,0 +1,406 @@
+import net from 'node:net'
+import { DurableStreamTestServer } from '@durable-streams/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Checkpoint } from '../../src/checkpoint/contract.js'
+import type { DialectSink } from '../../src/dialects/dialect.js'
+import { durableStreams, StreamGoneError } from '../../src/dialects/durable-streams.js'
+import { HttpError, isResumableSSEError, MemoryStore, type SSEEvent, type StatusChange, type SubscribeOptions, subscribe } from '../../src/index.js'
+
+// ---------------------------------------------------------------------------------------------------
+// The real peer: @durable-streams/server, in memory, behind a TCP proxy that can cut connections
+// mid-stream (the server's own `dropConnection` fault only drops a request before it is answered).
+
+let server: DurableStreamTestServer
+let origin: string
+let proxy: Proxy
+let streams = 0
+
+beforeAll(async () => {
+  server = new DurableStreamTestServer({ host: '127.0.0.1', port: 0 })
+  origin = await server.start()
+  proxy = await startProxy(Number(new URL(origin).port))
+})
+afterAll(async () => {
+  await proxy.close()
+  await server.stop()
+})
+
+interface Proxy {
+  url: string
+  /** `METHOD path?query` of every request that went through, in order. */
+  requests: string[]
+  /** Destroys every connection now open, as a network failure would. */
+  cut(): void
+  close(): Promise<void>
+}
+
+async function startProxy(upstreamPort: number): Promise<Proxy> {
+  const sockets = new Set<net.Socket>()
+  const requests: string[] = []
+  const track = (socket: net.Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+  }
+  const listener = net.createServer((client) => {
+    const upstream = net.connect(upstreamPort, '127.0.0.1')
+    track(client)
+    track(upstream)
+    client.on('data', (chunk: Buffer) => {
+      for (const match of chunk.toString('latin1').matchAll(/^(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.1\r$/gm)) requests.push(`${match[1]} ${match[2]}`)
+    })
+    client.pipe(upstream)
+    upstream.pipe(client)
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+  })
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
+  const { port } = listener.address() as net.AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    cut() {
+      for (const socket of sockets) socket.destroy()
+    },
+    close() {
+      for (const socket of sockets) socket.destroy()
+      return new Promise((resolve) => listener.close(() => resolve()))
+    },
+  }
+}
+
+/** A new stream on the real server; `append` goes straight to it (not through the proxy). */
+async function createStream(contentType = 'text/plain') {
+  const path = `/streams/s${++streams}`
+  const created = await fetch(origin + path, { method: 'PUT', headers: { 'content-type': contentType } })
+  expect(created.status).toBe(201)
+  const append = async (body: string | Uint8Array<ArrayBuffer>, close = false) => {
+    const response = await fetch(origin + path, { method: 'POST', headers: { 'content-type': contentType, ...(close && { 'Stream-Closed': 'true' }) }, body })
+    expect(response.status).toBe(204)
+    return response.headers.get('stream-next-offset') as string
+  }
+  const inject = async (fault: Record<string, unknown>) => {
+    const response = await fetch(`${origin}/_test/inject-error`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path, ...fault }) })
+    expect(response.ok).toBe(true)
+  }
+  return { path, url: proxy.url + path, append, inject, reads: () => proxy.requests.filter((line) => line.startsWith(`GET ${path}?`)).map((line) => new URL(line.slice(4), origin).searchParams) }
+}
+
+function fastTimers() {
+  const delays: number[] = []
+  return {
+    delays,
+    runtime: {
+      setTimeout(fn: () => void, ms: number) {
+        delays.push(ms)
+        return setTimeout(fn, Math.min(ms, 5))
+      },
+      clearTimeout(handle: unknown) {
+        clearTimeout(handle as ReturnType<typeof setTimeout>)
+      },
+    },
+  }
+}
+
+async function consume(options: SubscribeOptions, onEvent: (event: SSEEvent, all: SSEEvent[]) => boolean | Promise<boolean> = () => false) {
+  const events: SSEEvent[] = []
+  const statuses: StatusChange[] = []
+  const sub = subscribe({ heartbeatTimeout: false, dialect: durableStreams(), ...options,
+    onStatus: (change) => {
+      statuses.push(change)
+      options.onStatus?.(change)
+    },
+  })
+  let error: unknown
+  try {
+    for await (const event of sub) {
+      events.push(event)
+      if (await onEvent(event, events)) break
+    }
+  } catch (caught) {
+    error = caught
+  }
+  return { sub, events, statuses, error, data: events.map((event) => event.data), sequences: events.map((event) => event.sequence) }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('durable streams against @durable-streams/server', () => {
+  it('reads the history, then live appends, each payload once as a `data` event', async () => {
+    const stream = await createStream()
+    await stream.append('a')
+    await stream.append('b\nc') // a multi-line payload comes back whole
+    const { data, sequences, events, error } = await consume({ url: stream.url }, async (_event, all) => {
+      if (all.length === 2) await stream.append('d')
+      return all.length === 3
+    })
+
+    expect(error).toBeUndefined()
+    expect(data).toEqual(['a', 'b\nc', 'd'])
+    expect(sequences).toEqual([1, 2, 3])
+    expect(events.every((event) => event.type === 'data' && event.id === undefined)).toBe(true)
+    const first = stream.reads()[0]
+    expect([first?.get('offset'), first?.get('live')]).toEqual(['-1', 'sse'])
+  })
+
+  it('a connection cut mid-stream, then a dropped reconnect, resumes from the last offset: no loss, no duplicates', async () => {
+    const stream = await createStream()
+    const timers = fastTimers()
+    for (const payload of ['1', '2', '3', '4']) await stream.append(payload)
+    const afterFive = await stream.append('5')
+    const { data, sequences, error, sub } = await consume({ url: stream.url, runtime: timers.runtime }, async (event, all) => {
+      if (all.length === 3) {
+        // Events 4 and 5 are already received (buffered): the reconnect must not ask for them again.
+        await stream.inject({ method: 'GET', dropConnection: true, count: 1 })
+        proxy.cut()
+        await stream.append('6')
+        await stream.append('7')
+      }
+      return event.data === '7'
+    })
+
+    expect(error).toBeUndefined()
+    expect(data).toEqual(['1', '2', '3', '4', '5', '6', '7'])
+    expect(sequences).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(sub.reconnects).toBeGreaterThanOrEqual(1)
+    const reads = stream.reads()
+    expect(reads).toHaveLength(3) // the first, the dropped one, the one that worked
+    expect(reads.map((read) => read.get('offset'))).toEqual(['-1', afterFive, afterFive])
+    expect(reads[1]?.get('cursor')).toBeTruthy()
+  })
+
+  it('a new subscription from the same store, after stopping mid-batch, gets exactly the rest of the batch', async () => {
+    const stream = await createStream()
+    const store = new MemoryStore()
+    const options = { url: stream.url, store }
+    for (const payload of ['a', 'b', 'c', 'd', 'e']) await stream.append(payload) // one batch: a..e
+
+    // Finish a, b, c (c is committed when d is pulled), stop holding d.
+    const first = await consume(options, (_event, all) => all.length === 4)
+    await first.sub.close()
+    expect(first.sub.checkpoint).toMatchObject({ sequence: 3, cursor: '', meta: { skip: '3' } })
+
+    const second = await consume({ ...options, commitOnClose: true }, (_event, all) => all.length === 2)
+    await second.sub.close()
+    expect(second.data).toEqual(['d', 'e'])
+    expect(second.sequences).toEqual([4, 5])
+    // e closed the batch: its checkpoint is a real offset, no skip.
+    expect(second.sub.checkpoint?.meta?.skip).toBeUndefined()
+    const afterE = second.sub.checkpoint?.cursor as string
+    expect(afterE).toMatch(/^\d+_\d+$/)
+
+    // A second batch, begun at a concrete offset with a stream cursor.
+    for (const payload of ['f', 'g', 'h']) await stream.append(payload)
+    const third = await consume(options, (_event, all) => all.length === 2) // finish f, stop holding g
+    await third.sub.close()
+    expect(third.data).toEqual(['f', 'g'])
+    const mid = third.sub.checkpoint as Checkpoint
+    expect(mid).toMatchObject({ sequence: 6, cursor: afterE, meta: { skip: '1' } })
+    expect(mid.meta?.streamCursor).toBeTruthy()
+
+    const fourth = await consume(options, (_event, all) => all.length === 2)
+    await fourth.sub.close()
+    expect(fourth.data).toEqual(['g', 'h'])
+    expect(fourth.sequences).toEqual([7, 8])
+    const resumed = stream.reads().at(-1)
+    expect([resumed?.get('offset'), resumed?.get('cursor')]).toEqual([afterE, mid.meta?.streamCursor])
+  })
+
+  it('streamClosed ends the subscription cleanly after delivering the last batch; resuming a closed stream ends at once', async () => {
+    const stream = await createStream()
+    const store = new MemoryStore()
+    await stream.append('x')
+    const { data, error, statuses, sub } = await consume({ url: stream.url, store }, async (event) => {
+      if (event.data === 'x') await stream.append('last', true)
+      return false
+    })
+    await sub.close()
+
+    expect(error).toBeUndefined()
+    expect(data).toEqual(['x', 'last'])
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+
+    const again = await consume({ url: stream.url, store })
+    expect(again.data).toEqual([])
+    expect(again.error).toBeUndefined()
+    expect(again.statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+  })
+
+  it('503 with Retry-After is retried after the delay the server asked for', async () => {
+    const stream = await createStream()
+    const timers = fastTimers()
+    await stream.append('ok')
+    await stream.inject({ method: 'GET', status: 503, retryAfter: 2, count: 1 })
+    const { data, error } = await consume({ url: stream.url, runtime: timers.runtime }, () => true)
+
+    expect(error).toBeUndefined()
+    expect(data).toEqual(['ok'])
+    expect(timers.delays).toEqual([2000])
+    expect(stream.reads()).toHaveLength(2)
+  })
+
+  it('`offset=now` in the URL starts at the tail', async () => {
+    const stream = await createStream()
+    await stream.append('old')
+    let opened!: () => void
+    const isOpen = new Promise<void>((resolve) => {
+      opened = resolve
+    })
+    const running = consume({ url: `${stream.url}?offset=now`, onStatus: (change) => change.status === 'open' && opened() }, () => true)
+    await isOpen
+    await stream.append('new')
+    const { data, error } = await running
+    expect(error).toBeUndefined()
+    expect(data).toEqual(['new'])
+    expect(stream.reads()[0]?.get('offset')).toBe('now')
+  })
+
+  it('mode replay reads up to the tail and finishes', async () => {
+    const stream = await createStream()
+    for (const payload of ['1', '2']) await stream.append(payload)
+    const { data, statuses, error } = await consume({ url: stream.url, mode: 'replay' })
+    expect(error).toBeUndefined()
+    expect(data).toEqual(['1', '2'])
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+  })
+
+  it('a binary stream arrives as base64 text that decodes to the bytes appended', async () => {
+    const stream = await createStream('application/octet-stream')
+    const bytes = new Uint8Array([0, 1, 2, 250, 255, 10, 13])
+    await stream.append(bytes)
+    const { data } = await consume({ url: stream.url }, () => true)
+    expect(Uint8Array.from(atob(data[0] as string), (c) => c.charCodeAt(0))).toEqual(bytes)
+  })
+
+  it('404 (no such stream) is fatal at once', async () => {
+    const { error } = await consume({ url: `${proxy.url}/streams/missing` })
+    expect(error).toBeInstanceOf(HttpError)
+    expect((error as HttpError).status).toBe(404)
+  })
+
+  it('410 (stream gone) is fatal at once, as a cursor-expired StreamGoneError', async () => {
+    const stream = await createStream()
+    await stream.append('x')
+    // The reference server answers 410 for a deleted stream that a fork still references.
+    expect((await fetch(`${origin}${stream.path}-fork`, { method: 'PUT', headers: { 'content-type': 'text/plain', 'Stream-Forked-From': stream.path } })).status).toBe(201)
+    expect((await fetch(origin + stream.path, { method: 'DELETE' })).status).toBe(204)
+    const { error, sub } = await consume({ url: stream.url })
+
+    expect(error).toBeInstanceOf(StreamGoneError)
+    expect(isResumableSSEError(error, 'cursor-expired')).toBe(true)
+    expect(((error as StreamGoneError).cause as HttpError).status).toBe(410)
+    expect(sub.reconnects).toBe(0)
+    expect(stream.reads()).toHaveLength(1)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('durable streams session', () => {
+  function recorder() {
+    const calls: Array<{ data: string; sequence: number; cursor: string; meta?: Readonly<Record<string, string>> } | string> = []
+    const sink: DialectSink = {
+      deliver: (_type, data, _id, sequence, cursor, meta) => calls.push(meta ? { data, sequence, cursor, meta } : { data, sequence, cursor }),
+      deliverUnpositioned: (_type, data) => calls.push(`unpositioned:${data}`),
+      closing: (reconnect) => calls.push(`closing:${reconnect}`),
+      fail: (error) => calls.push(`fail:${error.name}`),
+    }
+    return { calls, sink }
+  }
+  const data = (text: string) => ({ event: 'data', data: text })
+  const control = (body: Record<string, unknown>) => ({ event: 'control', data: JSON.stringify(body) })
+
+  it('holds data frames until their control frame, then numbers every event so each is resumable', () => {
+    const { calls, sink } = recorder()
+    const session = durableStreams().open({ sequence: 10, cursor: 'O1', meta: { streamCursor: 'c1' } }, 'live')
+    session.frame(data('a'), sink)
+    session.frame(data('b'), sink)
+    expect(calls).toEqual([])
+    session.frame(data('c'), sink)
+    session.frame(control({ streamNextOffset: 'O2', streamCursor: 'c2' }), sink)
+    expect(calls).toEqual([
+      { data: 'a', sequence: 11, cursor: 'O1', meta: { skip: '1', streamCursor: 'c1' } },
+      { data: 'b', sequence: 12, cursor: 'O1', meta: { skip: '2', streamCursor: 'c1' } },
+      { data: 'c', sequence: 13, cursor: 'O2', meta: { streamCursor: 'c2' } },
+    ])
+  })
+
+  it('resuming mid-batch drops what was delivered, counting dropped frames across a control frame', () => {
+    const { calls, sink } = recorder()
+    // Stopped after the 3rd frame past O1. The server now happens to split: 2 frames, control, more.
+    const session = durableStreams().open({ sequence: 12, cursor: 'O1', meta: { skip: '3' } }, 'live')
+    session.frame(data('a'), sink)
+    session.frame(data('b'), sink)
+    session.frame(control({ streamNextOffset: 'O2', streamCursor: 'c2' }), sink)
+    session.frame(data('c'), sink) // dropped: the 3rd, though after O2 it is the 1st
+    session.frame(data('d'), sink)
+    session.frame(data('e'), sink)
+    session.frame(control({ streamNextOffset: 'O3' }), sink)
+    expect(calls).toEqual([
+      // d is resumable as "from O2, drop 2" (c and d), not "drop 1".
+      { data: 'd', sequence: 13, cursor: 'O2', meta: { skip: '2', streamCursor: 'c2' } },
+      { data: 'e', sequence: 14, cursor: 'O3' },
+    ])
+  })
+
+  it('a fresh start names the first batch by the subscription start, which prepare resolves', () => {
+    const { calls, sink } = recorder()
+    const dialect = durableStreams()
+    const session = dialect.open(undefined, 'live')
+    session.frame(data('a'), sink)
+    session.frame(data('b'), sink)
+    session.frame(control({ streamNextOffset: 'O1', streamCursor: 'c1' }), sink)
+    expect(calls[0]).toEqual({ data: 'a', sequence: 1, cursor: '', meta: { skip: '1' } })
+
+    const request = (href: string) => ({ url: new URL(href), method: 'GET', headers: new Headers(), body: undefined })
+    const fresh = request('https://ds.example/s')
+    dialect.prepare(fresh, { sequence: 1, cursor: '', meta: { skip: '1' } }, 'live')
+    expect(fresh.url.search).toBe('?live=sse&offset=-1')
+    const own = request('https://ds.example/s?offset=0_5')
+    dialect.prepare(own, { sequence: 1, cursor: '', meta: { skip: '1' } }, 'live')
+    expect(own.url.searchParams.get('offset')).toBe('0_5')
+    const resumed = request('https://ds.example/s?offset=now&cursor=old')
+    dialect.prepare(resumed, { sequence: 2, cursor: 'O1', meta: { streamCursor: 'c1' } }, 'live')
+    expect([resumed.url.searchParams.get('offset'), resumed.url.searchParams.get('cursor')]).toEqual(['O1', 'c1'])
+  })
+
+  it('streamClosed releases the batch, then ends; upToDate ends only replay mode', () => {
+    const closed = recorder()
+    const live = durableStreams().open(undefined, 'live')
+    live.frame(data('a'), closed.sink)
+    live.frame(control({ streamNextOffset: 'O1', upToDate: true }), closed.sink)
+    live.frame(control({ streamNextOffset: 'O1', streamClosed: true }), closed.sink)
+    expect(closed.calls).toEqual([{ data: 'a', sequence: 1, cursor: 'O1' }, 'closing:done'])
+
+    const replay = recorder()
+    const session = durableStreams().open(undefined, 'replay')
+    session.frame(control({ streamNextOffset: 'O1', streamCursor: 'c' }), replay.sink)
+    session.frame(control({ streamNextOffset: 'O1', streamCursor: 'c', upToDate: true }), replay.sink)
+    expect(replay.calls).toEqual(['closing:done'])
+  })
+
+  it('a malformed control frame is a ProtocolError; unknown event kinds are ignored', () => {
+    for (const bad of ['nope', '[]', '{}', '{"streamNextOffset":5}', '{"streamNextOffset":"O","streamCursor":1}']) {
+      const { calls, sink } = recorder()
+      durableStreams().open(undefined, 'live').frame({ event: 'control', data: bad }, sink)
+      expect(calls).toEqual(['fail:ProtocolError'])
+    }
+    const { calls, sink } = recorder()
+    durableStreams().open(undefined, 'live').frame({ event: 'surprise', data: '{}' }, sink)
+    expect(calls).toEqual([])
+  })
+
+  it('unfolds base64 payloads when told the encoding; maps 410 to cursor-expired', () => {
+    const { calls, sink } = recorder()
+    const session = durableStreams().open(undefined, 'live')
+    session.accepted?.(new Headers({ 'Stream-SSE-Data-Encoding': 'base64' }))
+    session.frame(data('AAEC\n+v8='), sink)
+    session.frame(control({ streamNextOffset: 'O1' }), sink)
+    expect(calls).toEqual([{ data: 'AAEC+v8=', sequence: 1, cursor: 'O1' }])
+
+    const gone = session.rejected?.(new HttpError(410, 'Stream is gone', undefined))
+    expect(gone).toBeInstanceOf(StreamGoneError)
+    expect(isResumableSSEError(gone, 'cursor-expired')).toBe(true)
+    expect(session.rejected?.(new HttpError(404, '', undefined))).toBeUndefined()
+  })
+})
