@@ -173,4 +173,9 @@ Ctrl+C to stop.`)
   const stop = () => playground.close().then(() => process.exit(0))
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+  // For tests that run the server as a child process: it goes away with its parent.
+  if (process.argv.includes('--stop-on-stdin-close')) {
+    process.stdin.once('close', stop)
+    process.stdin.resume()
+  }
 }

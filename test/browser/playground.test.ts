@@ -71,7 +71,8 @@ async function counter(id: string): Promise<number> {
 /** What follows the latest press of `fault` on the timeline. */
 async function afterFault(fault: string): Promise<Row[]> {
   const rows = await timeline()
-  const at = rows.findLastIndex((row) => row.kind === 'fault' && row.fault === fault)
+  let at = rows.length - 1
+  while (at >= 0 && !(rows[at]!.kind === 'fault' && rows[at]!.fault === fault)) at--
   return at === -1 ? [] : rows.slice(at + 1)
 }
 
