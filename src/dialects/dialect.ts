@@ -65,9 +65,11 @@ export interface DialectSession {
   frame(frame: Frame, sink: DialectSink): void
   /**
    * Called when the body ends without a `closing()`: return `'done'` to end the subscription cleanly
-   * (e.g. replay mode after the server said replay completed), otherwise the supervisor reconnects.
+   * (e.g. replay mode after the server said replay completed); a number of ms when the end was the
+   * server's routine close (a reconnect it chose, which does not count as a failure); otherwise
+   * `'reconnect'`, and the supervisor backs off as after any fault.
    */
-  ended?(): 'done' | 'reconnect'
+  ended?(): 'done' | 'reconnect' | number
   /** The response was accepted (200, event stream): its headers, before the first frame. */
   accepted?(headers: Headers): void
   /**

@@ -79,6 +79,8 @@ class DurableStreamsSession implements DialectSession {
   /** Data frames dropped since `#offset`: they still count when numbering the batch's positions. */
   #dropped = 0
   #batch: string[] = []
+  /** This connection delivered at least one control frame (it was healthy before it ended). */
+  #sawControl = false
   #base64 = false
 
   constructor(position: Checkpoint | undefined, mode: 'live' | 'replay') {
@@ -118,14 +120,17 @@ class DurableStreamsSession implements DialectSession {
       sink.fail(control)
       return
     }
+    this.#sawControl = true
     this.#release(control, sink)
     if (control.streamClosed || (this.#replay && control.upToDate)) sink.closing('done')
   }
 
-  ended(): 'done' | 'reconnect' {
-    // A body that ends without `streamClosed` is the server's periodic close (or a fault): resume from
-    // the last control. Unreleased data frames are dropped here and read again from that offset.
-    return 'reconnect'
+  ended(): 'done' | 'reconnect' | number {
+    // A body that ends without `streamClosed` is the server's periodic close (about every 60 s) or a
+    // fault; either way we resume from the last control, and unreleased data frames are read again from
+    // that offset. A close right after a control frame is routine: reconnect at once without counting
+    // a failure, or a quiet stream would climb the backoff (and exhaust maxRetries) one close at a time.
+    return this.#batch.length === 0 && this.#sawControl ? 0 : 'reconnect'
   }
 
   #release(control: Control, sink: DialectSink): void {

@@ -1,6 +1,6 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser'
 import type { DialectSession, DialectSink } from '../dialects/dialect.js'
-import { EventTooLargeError, HttpError, ProtocolError, type ResumableSSEError } from '../errors.js'
+import { EventTooLargeError, HttpError, ProtocolError, ResumableSSEError } from '../errors.js'
 import type { Runtime } from '../types.js'
 
 /** How one HTTP attempt ended. */
@@ -89,7 +89,8 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
       outcome ??= reconnect === 'done' ? { type: 'finished' } : { type: 'closing', reconnect }
     },
     fail(error) {
-      outcome ??= { type: 'failed', error: error instanceof ProtocolError ? error : new ProtocolError(error.message, { cause: error }) }
+      // A dialect's own typed error (aviso's replay limit is `cursor-expired`) reaches the user as is.
+      outcome ??= { type: 'failed', error: error instanceof ResumableSSEError ? error : new ProtocolError(error.message, { cause: error }) }
     },
   }
 
@@ -129,6 +130,7 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
         parser.feed(decoder.decode())
         if (outcome) return outcome
         const ending = session.ended?.() ?? (options.mode === 'replay' ? 'done' : 'reconnect')
+        if (typeof ending === 'number') return { type: 'closing', reconnect: ending }
         return ending === 'done' ? { type: 'finished' } : { type: 'ended', reason: 'eof' }
       }
       liveness.touch()

@@ -404,3 +404,28 @@ describe('durable streams session', () => {
     expect(session.rejected?.(new HttpError(404, '', undefined))).toBeUndefined()
   })
 })
+
+describe('durable streams: the server closing a quiet connection', () => {
+  it('is a routine reconnect that never spends retries, however often it happens', async () => {
+    // Servers close SSE connections about every 60 s. A quiet stream sends only control frames, so no
+    // event ever resets the attempt counter: the close itself must not count as a failure.
+    let connections = 0
+    const quietThenData: typeof fetch = async (input) => {
+      connections++
+      const offset = new URL(new Request(input).url).searchParams.get('offset')
+      const body =
+        connections < 6
+          ? `event: control\ndata: {"streamNextOffset":"${offset === '-1' ? '0_0' : offset}","streamCursor":"c","upToDate":true}\n\n`
+          : 'event: data\ndata: "hello"\n\nevent: control\ndata: {"streamNextOffset":"0_5","streamClosed":true}\n\n'
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } })
+    }
+    const statuses: StatusChange[] = []
+    const sub = subscribe({ url: 'http://127.0.0.1:9/stream', dialect: durableStreams(), fetch: quietThenData, maxRetries: 1, heartbeatTimeout: false, onStatus: (c) => statuses.push(c) })
+    const data: string[] = []
+    for await (const event of sub) data.push(event.data)
+    expect(data).toEqual(['"hello"'])
+    expect(connections).toBe(6)
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.filter((s) => s.status === 'backoff')).toEqual([])
+  })
+})
