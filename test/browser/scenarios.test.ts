@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { build } from 'esbuild'
+import { type BuildOptions, build } from 'esbuild'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { acrossLifetimes, scenarios } from '../scenarios/scenarios.js'
@@ -31,7 +31,10 @@ interface Harness {
   first(server: string, sid: string): Promise<Result>
   second(server: string, sid: string, key: string): Promise<Result>
   sid(server: string): string
+  life(kind: LifeKind, server: string): void
+  step(kind: LifeKind, step: string, ...args: unknown[]): Promise<unknown>
 }
+type LifeKind = 'offline' | 'pauseWhenHidden' | 'keepWhenHidden'
 interface Violation {
   directive: string
   blocked: string
@@ -45,16 +48,16 @@ declare global {
   }
 }
 
-/** The shared scenarios as the browser can load them: an ES module and a script-tag IIFE. */
+/** The shared scenarios (+ the browser-life steps) as the browser can load them: an ES module and a script-tag IIFE. */
 async function compileScenarios(): Promise<void> {
   await mkdir(OUT, { recursive: true })
-  const common = { entryPoints: [join(ROOT, 'test/scenarios/scenarios.ts')], bundle: true, write: false, logLevel: 'silent' } as const
+  const common: BuildOptions = { entryPoints: [join(ROOT, 'test/scenarios/browser-life.ts')], bundle: true, write: false, logLevel: 'silent' }
   const esm = await build({ ...common, format: 'esm', target: 'es2022' })
   const iife = await build({ ...common, format: 'iife', globalName: 'RSSEScenarios', target: 'es2020' })
   // Write-then-rename: another run of this suite never serves a half-written file.
   for (const [name, text] of [
-    ['scenarios.js', esm.outputFiles[0]!.text],
-    ['scenarios.global.js', iife.outputFiles[0]!.text],
+    ['scenarios.js', esm.outputFiles![0]!.text],
+    ['scenarios.global.js', iife.outputFiles![0]!.text],
   ] as const) {
     const temporary = join(OUT, `${name}.${process.pid}`)
     await writeFile(temporary, text)
@@ -113,6 +116,21 @@ function expectOk(result: Result): void {
   expect(result.ok).toBe(true)
 }
 
+/**
+ * Headless Chromium keeps every page 'visible' (switching tabs or minimising does not change it), so
+ * the page's visibility is emulated the way the browser reports it: the document's state changes,
+ * then `visibilitychange` fires on the document.
+ */
+async function setVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
+  await page.evaluate((s) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => s })
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => s === 'hidden' })
+    document.dispatchEvent(new Event('visibilitychange'))
+  }, state)
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 /** Violations other than the harness's own eval probe. */
 async function violations(page: Page): Promise<Violation[]> {
   const all = await page.evaluate(() => window.cspViolations)
@@ -122,7 +140,7 @@ async function violations(page: Page): Promise<Violation[]> {
 describe.each([
   ['esm.html', 'ESM build via <script type="module">'],
   ['iife.html', 'IIFE build via <script src> (the CDN tag)'],
-] as const)('scenarios in Chromium: %s, %s', (file) => {
+] as const)('scenarios in Chromium: %s, %s', (file: 'esm.html' | 'iife.html', _how: string) => {
   let page: Page
 
   beforeAll(async () => {
@@ -144,6 +162,52 @@ describe.each([
       expect(await violations(page)).toEqual([])
     })
   }
+
+  describe('browser life', () => {
+    const step = (kind: LifeKind, name: string, ...args: unknown[]) =>
+      page.evaluate(([k, n, a]) => window.scenarioHarness.step(k, n, ...a), [kind, name, args] as const)
+
+    it('offline: parks instead of burning retries, and resumes promptly on `online`', async () => {
+      await page.evaluate(([k, u]) => window.scenarioHarness.life(k, u), ['offline', server.url] as const)
+      expect(await step('offline', 'start')).toEqual([1, 2])
+      await browser.context.setOffline(true)
+      try {
+        await step('offline', 'parked', 'offline')
+        // With 20 ms retry windows a subscription that kept retrying would try dozens of times here.
+        await sleep(1000)
+        expect(await step('offline', 'attemptsWhileParked')).toBe(0)
+      } finally {
+        await browser.context.setOffline(false)
+      }
+      // Parked means no timer at all: only the `online` event can have brought it back.
+      expect(await step('offline', 'finish', 3)).toEqual({ events: [3, 4, 5], lastEventIds: [null, '2'] })
+    })
+
+    it('pauseWhenHidden: hiding closes the connection, showing resumes from the checkpoint', async () => {
+      await page.evaluate(([k, u]) => window.scenarioHarness.life(k, u), ['pauseWhenHidden', server.url] as const)
+      expect(await step('pauseWhenHidden', 'start')).toEqual([1, 2])
+      await setVisibility(page, 'hidden')
+      try {
+        await step('pauseWhenHidden', 'parked', 'hidden')
+        await sleep(500)
+        expect(await step('pauseWhenHidden', 'attemptsWhileParked')).toBe(0)
+      } finally {
+        await setVisibility(page, 'visible')
+      }
+      expect(await step('pauseWhenHidden', 'finish', 4)).toEqual({ events: [3, 4, 5, 6], lastEventIds: [null, '2'] })
+    })
+
+    it('by default a hidden page keeps its connection and keeps receiving', async () => {
+      await page.evaluate(([k, u]) => window.scenarioHarness.life(k, u), ['keepWhenHidden', server.url] as const)
+      expect(await step('keepWhenHidden', 'start')).toEqual([1, 2])
+      await setVisibility(page, 'hidden')
+      try {
+        expect(await step('keepWhenHidden', 'finish', 4)).toEqual({ events: [3, 4, 5, 6], lastEventIds: [null] })
+      } finally {
+        await setVisibility(page, 'visible')
+      }
+    })
+  })
 
   it(`${acrossLifetimes.name}: one page load, then a reload`, async () => {
     const url = server.url

@@ -84,11 +84,11 @@ export class ScenarioFailure extends Error {
   override name = 'ScenarioFailure'
 }
 
-function fail(message: string): never {
+export function fail(message: string): never {
   throw new ScenarioFailure(message)
 }
 
-function show(value: unknown): string {
+export function show(value: unknown): string {
   try {
     return JSON.stringify(value)
   } catch {
@@ -96,11 +96,11 @@ function show(value: unknown): string {
   }
 }
 
-function equal<T>(actual: T, expected: T, what: string): void {
+export function equal<T>(actual: T, expected: T, what: string): void {
   if (show(actual) !== show(expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`)
 }
 
-function ok(condition: unknown, what: string): asserts condition {
+export function ok(condition: unknown, what: string): asserts condition {
   if (!condition) fail(what)
 }
 
@@ -109,7 +109,7 @@ function ok(condition: unknown, what: string): asserts condition {
  * a message instead of hanging a Worker request or a page. The limits are many times the expected
  * time. The timer is always cleared, so Deno's sanitizer sees nothing left behind.
  */
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+export async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const guard = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ScenarioFailure(`${what}: did not happen within ${ms} ms`)), ms)
@@ -121,7 +121,7 @@ async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T>
   }
 }
 
-interface PlanEntry {
+export interface PlanEntry {
   status?: number
   interval?: number
   retryAfter?: string
@@ -130,7 +130,7 @@ interface PlanEntry {
   heartbeat?: number
 }
 
-interface Feed {
+export interface Feed {
   total?: number
   plan?: PlanEntry[]
   /** After the plan's last entry (and by default on it), keep the connection open. */
@@ -142,12 +142,12 @@ interface Feed {
 let counter = 0
 
 /** A fresh stream id per run, so scenarios never see each other's connections. */
-function sid(ctx: ScenarioContext, name: string): string {
+export function sid(ctx: ScenarioContext, name: string): string {
   counter += 1
   return `${ctx.tag}-${name}-${counter}-${Math.random().toString(36).slice(2, 8)}`
 }
 
-function feedUrl(ctx: ScenarioContext, id: string, feed: Feed): string {
+export function feedUrl(ctx: ScenarioContext, id: string, feed: Feed): string {
   const url = new URL('/events', ctx.server)
   url.searchParams.set('sid', id)
   if (feed.total !== undefined) url.searchParams.set('total', String(feed.total))
@@ -158,19 +158,23 @@ function feedUrl(ctx: ScenarioContext, id: string, feed: Feed): string {
   return url.href
 }
 
-async function serverLog(ctx: ScenarioContext, id: string): Promise<RequestRecord[]> {
+export async function serverLog(ctx: ScenarioContext, id: string): Promise<RequestRecord[]> {
   const response = await fetch(new URL(`/_log?sid=${encodeURIComponent(id)}`, ctx.server))
   return (await response.json()) as RequestRecord[]
 }
 
 /** Short retry windows: the scenarios prove *what* happens, and should not wait 250 ms per retry. */
-const FAST = { baseDelay: 20, maxDelay: 200 }
+export const FAST = { baseDelay: 20, maxDelay: 200 }
+
+// A subscription has one consumer: its iterator is taken once and reused by every `take`.
+const iterators = new WeakMap<Subscription, AsyncIterator<SSEEvent>>()
 
 /** Pulls exactly `count` events, leaving the subscription open. */
-async function take(sub: Subscription, count: number): Promise<SSEEvent[]> {
+export async function take(sub: Subscription, count: number): Promise<SSEEvent[]> {
   const events: SSEEvent[] = []
   if (count === 0) return events
-  const iterator = sub[Symbol.asyncIterator]()
+  let iterator = iterators.get(sub)
+  if (iterator === undefined) iterators.set(sub, (iterator = sub[Symbol.asyncIterator]()))
   while (events.length < count) {
     const result = await iterator.next()
     if (result.done) fail(`the subscription ended after ${events.length} of ${count} events (status ${sub.status})`)
@@ -180,18 +184,18 @@ async function take(sub: Subscription, count: number): Promise<SSEEvent[]> {
 }
 
 /** The `n` of each event of the test server's feed, which numbers its events 1, 2, 3... */
-function numbers(events: SSEEvent[]): number[] {
+export function numbers(events: SSEEvent[]): number[] {
   return events.map((event) => event.json<{ n: number }>().n)
 }
 
-function range(from: number, to: number): number[] {
+export function range(from: number, to: number): number[] {
   const out: number[] = []
   for (let n = from; n <= to; n += 1) out.push(n)
   return out
 }
 
 /** Every status change, for asserting on the path a subscription took. */
-function recorder(): { changes: StatusChange[]; onStatus(change: StatusChange): void; saw(status: Status, reason?: string): boolean } {
+export function recorder(): { changes: StatusChange[]; onStatus(change: StatusChange): void; saw(status: Status, reason?: string): boolean } {
   const changes: StatusChange[] = []
   return {
     changes,
@@ -200,12 +204,12 @@ function recorder(): { changes: StatusChange[]; onStatus(change: StatusChange): 
   }
 }
 
-function path(changes: StatusChange[]): string {
+export function path(changes: StatusChange[]): string {
   return changes.map((c) => (c.reason ? `${c.status}(${c.reason})` : c.status)).join(' → ')
 }
 
 /** Resolves at the first status change that matches. */
-function statusReached(rec: ReturnType<typeof recorder>, status: Status): { promise: Promise<StatusChange>; onStatus(c: StatusChange): void } {
+export function statusReached(rec: ReturnType<typeof recorder>, status: Status): { promise: Promise<StatusChange>; onStatus(c: StatusChange): void } {
   let resolve!: (change: StatusChange) => void
   const promise = new Promise<StatusChange>((r) => (resolve = r))
   return {
@@ -218,7 +222,7 @@ function statusReached(rec: ReturnType<typeof recorder>, status: Status): { prom
 }
 
 /** Runs the iterator to its end, returning what it still delivered. */
-async function drain(sub: Subscription): Promise<SSEEvent[]> {
+export async function drain(sub: Subscription): Promise<SSEEvent[]> {
   const rest: SSEEvent[] = []
   for await (const event of sub) rest.push(event)
   return rest
