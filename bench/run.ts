@@ -26,10 +26,10 @@ const wants = (n: number) => !only || only.includes(n)
 const n = (count: number) => Math.max(1, Math.round(count * scale))
 
 // Counts are sized for a 2-core machine so the whole run stays around four minutes: each measured run
-// takes roughly 50-300 ms, enough for timer resolution and short enough for 7 rounds of 8 clients.
+// takes roughly 50-300 ms, enough for timer resolution and short enough for 9 rounds of 9 clients.
 const PLAN = {
-  throughput: { counts: { small: n(120_000), json1k: n(12_000), big64k: n(200) }, warmup: 1, runs: 7 },
-  loopback: { counts: { small: n(100_000), json1k: n(20_000) }, warmup: 1, runs: 5 },
+  throughput: { counts: { small: n(120_000), json1k: n(12_000), big64k: n(200) }, warmup: 2, runs: 9 },
+  loopback: { counts: { small: n(100_000), json1k: n(20_000) }, warmup: 1, runs: 7 },
   checkpoint: {
     shapes: [
       { name: 'small' as const, count: n(200_000) },
@@ -57,8 +57,8 @@ function header(machine: Machine, seconds: number, libProblem: string | undefine
     '',
     '## Method',
     '',
-    '- One process measures every client on the same bytes. Figures are medians of several measured runs after a warm-up run; runs are interleaved round-robin (all clients once per round, rotated order), so drift on a noisy machine spreads over every client.',
-    '- Every comparison is a ratio against a baseline measured in the same run: the median over rounds of (baseline wall time ÷ client wall time). Above 1× means faster than the baseline.',
+    '- One process measures every client on the same bytes. Figures are medians of several measured runs after warm-up runs (the counts are in each section); runs are interleaved round-robin (all clients once per round, rotated order), so drift on a noisy machine spreads over every client.',
+    '- Every comparison is a ratio against a baseline measured in the same run: baseline median wall time ÷ client median wall time. Above 1× means faster than the baseline.',
     '- A run only counts when the client delivered exactly the expected number of events and characters of data; otherwise the row says what went wrong.',
     '- Event streams are generated deterministically (seeded PRNG): CRLF line endings, chunks cut at random places with a quarter of the cuts moved inside `\\r\\n`.',
     `- Counts are scaled for a 2-core machine to keep the run near four minutes${scale !== 1 ? ` (BENCH_SCALE=${scale})` : ''}: see the captions for the exact sizes.`,
@@ -73,9 +73,12 @@ if (libProblem) console.warn(`resumable-sse: ${libProblem}; its rows will say "n
 const filtered = <T extends { id: string }>(clients: T[]) => (clientFilter ? clients.filter((c) => clientFilter.includes(c.id)) : clients)
 
 const sections: Section[] = []
+let sectionStarted = performance.now()
 const emit = (section: Section) => {
+  const took = (performance.now() - sectionStarted) / 1000
   sections.push(section)
-  console.log(`\n${sectionText(section)}\n`)
+  console.log(`\n${sectionText(section)}\n(${took.toFixed(0)} s)\n`)
+  sectionStarted = performance.now()
 }
 
 const server = wants(2) || wants(5) ? await startChildServer() : undefined
@@ -91,7 +94,10 @@ try {
 }
 
 const seconds = (performance.now() - started) / 1000
-const markdown = [header(machine, seconds, libProblem), ...sections.map(sectionMarkdown)].join('\n\n') + '\n'
+const verdicts = sections.flatMap((section) => (section.targets ?? []).map((t) => `- §${section.title.split('.')[0]} ${t}`))
+const summary = verdicts.length ? `## Against the issue's targets\n\n${verdicts.join('\n')}` : ''
+const markdown = [header(machine, seconds, libProblem), summary, ...sections.map(sectionMarkdown)].filter(Boolean).join('\n\n') + '\n'
+if (verdicts.length) console.log(`${summary}\n`)
 const out = process.env.BENCH_OUT ?? (only || clientFilter || scale !== 1 ? undefined : fileURLToPath(new URL('RESULTS.md', import.meta.url)))
 if (out) {
   writeFileSync(out, markdown)

@@ -12,7 +12,7 @@ import type { PageConfig, PageRow } from '../browser/checkpoint-page.js'
 import type { Section, Table } from '../lib/report.js'
 import { builtEntry, selfResolve } from '../lib/self-resolve.js'
 import { SHAPES, type ShapeName } from '../lib/sse-bytes.js'
-import { fixed, median, pairedRatio, si, times } from '../lib/stats.js'
+import { fixed, median, si, times } from '../lib/stats.js'
 
 export interface CheckpointOptions {
   root: string
@@ -28,6 +28,8 @@ const LABELS: Record<string, string> = {
   indexeddb: 'IndexedDBStore',
   'local-storage': 'LocalStorageStore',
 }
+
+const medianMs = (row: PageRow) => median(row.ms.filter(Number.isFinite))
 
 async function bundle(root: string): Promise<string> {
   const idb = builtEntry(root, './indexeddb')
@@ -97,12 +99,12 @@ export async function checkpoint(options: CheckpointOptions): Promise<Section> {
       numeric: [1, 2, 3, 4],
       rows: shapeRows.map((r) => {
         if (r.problem) return [LABELS[r.kind] ?? r.kind, '—', '—', '—', r.problem]
-        const ms = median(r.ms.filter(Number.isFinite))
-        const baseMs = base && !base.problem ? median(base.ms.filter(Number.isFinite)) : Number.NaN
+        const ms = medianMs(r)
+        const baseMs = base && !base.problem ? medianMs(base) : Number.NaN
         return [
           LABELS[r.kind] ?? r.kind,
           si(r.events / (ms / 1000)),
-          base && !base.problem ? times(pairedRatio(base.ms, r.ms)) : 'n/a',
+          base && !base.problem ? times(medianMs(base) / medianMs(r)) : 'n/a',
           r === base ? '' : fixed(ms - baseMs, 1),
           r.puts === undefined ? '—' : fixed((r.puts / r.events) * 10_000, 0),
         ]
@@ -110,7 +112,7 @@ export async function checkpoint(options: CheckpointOptions): Promise<Section> {
     })
     const idb = shapeRows.find((r) => r.kind === 'indexeddb')
     if (idb && !idb.problem && base && !base.problem) {
-      const ratio = pairedRatio(base.ms, idb.ms)
+      const ratio = medianMs(base) / medianMs(idb)
       const writes = ((idb.puts ?? 0) / idb.events) * 10_000
       targets.push(
         `${SHAPES[name].label}: IndexedDB committing every event runs at ${times(ratio)} the no-store throughput — target ≥ 0.9× ${ratio >= 0.9 ? 'met' : 'MISSED'}; ` +
@@ -144,7 +146,7 @@ export async function checkpoint(options: CheckpointOptions): Promise<Section> {
       'The consumer is `for await` (commit-on-next-pull: every event is committed); the clock stops after `subscription.flush()`, so the last durable write is included. ' +
       'Each run uses a fresh key, so nothing resumes from an earlier run. Writes are counted by wrapping the store\'s `put`.',
     tables,
-    notes: [`Ratios: median over ${options.runs} rounds of (no-store wall time ÷ store wall time), after ${options.warmup} warm-up round(s).`],
+    notes: [`Ratios: median no-store wall time ÷ median store wall time over ${options.runs} rounds, after ${options.warmup} warm-up round(s); rounds rotate the store order.`],
     targets,
   }
 }

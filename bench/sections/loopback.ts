@@ -5,7 +5,7 @@ import type { ChildServer } from '../lib/child-server.js'
 import { type Measured, measureRounds } from '../lib/harness.js'
 import type { Section, Table } from '../lib/report.js'
 import { SHAPES, type ShapeName, wireText } from '../lib/sse-bytes.js'
-import { fixed, pairedRatio, si, times } from '../lib/stats.js'
+import { fixed, si, times } from '../lib/stats.js'
 import { clientsFor, fastestPeer } from './throughput.js'
 
 export interface LoopbackOptions {
@@ -49,21 +49,22 @@ export async function loopback(options: LoopbackOptions): Promise<Section> {
               si(count / (r.ms / 1000)),
               fixed(size / 1e6 / (r.ms / 1000), 1),
               fixed(usPerEvent(r), 3),
-              floor && !floor.problem ? times(pairedRatio(floor.perRound, r.perRound)) : 'n/a',
-              peer ? times(pairedRatio(peer.perRound, r.perRound)) : 'n/a',
+              floor && !floor.problem ? times(floor.ms / r.ms) : 'n/a',
+              peer ? times(peer.ms / r.ms) : 'n/a',
             ],
       ),
     })
     const ours = results.find((r) => r.client.id === 'rsse')
     if (ours && !ours.problem && peer && floor) {
       targets.push(
-        `${shape.label} over loopback: resumable-sse ${times(pairedRatio(peer.perRound, ours.perRound))} the fastest peer, ${times(pairedRatio(floor.perRound, ours.perRound))} the parser floor; ` +
+        `${shape.label} over loopback: resumable-sse ${times(peer.ms / ours.ms)} the fastest peer, ${times(floor.ms / ours.ms)} the parser floor; ` +
           `CPU per event ${(usPerEvent(ours) / usPerEvent(floor)).toFixed(2)}× the floor's`,
       )
     }
     for (const r of results) if (r.problem) notes.push(`${r.client.label} on ${shape.label}: ${r.problem}`)
   }
   notes.push('Server: node:http in a child process, pre-built body written in 64 KiB slices as fast as the socket drains; the client uses Node\'s global fetch (undici) with keep-alive.')
+  notes.push(`${options.warmup} warm-up + ${options.runs} measured rounds per shape; ratios are baseline median wall time ÷ client median wall time.`)
   notes.push('CPU µs/event is user + system time of the bench process over the run divided by the event count (median run).')
   return {
     title: '2. Over loopback HTTP (127.0.0.1, server in a child process)',
