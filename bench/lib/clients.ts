@@ -86,7 +86,7 @@ export function resumableClients(lib: ResumableSSE): Client[] {
       // Diagnostic: a store whose put takes 1 ms (like a disk, KV or IndexedDB write) lets the
       // committer coalesce, so the gap to the MemoryStore row is the per-event commit cost.
       id: 'rsse-slow-store',
-      label: 'resumable-sse (for await, store with 1 ms put latency)',
+      label: 'resumable-sse (for await, store with 1 ms put latency; diagnostic)',
       kind: 'ours',
       async consume(target) {
         const store = countingStore(delayed(new lib.MemoryStore(), 1))
@@ -256,6 +256,39 @@ const parserFloor: Client = {
 }
 
 /**
+ * The floor for any async-iterable API (resumable-sse's shape): the same parser, events handed out by a
+ * plain async generator, one `yield` (one promise) per event, consumed with `for await`.
+ */
+const iterableFloor: Client = {
+  id: 'floor-parser-iterable',
+  label: 'floor: eventsource-parser → async generator → for await',
+  kind: 'floor',
+  note: 'the parser floor plus one async-generator yield per event: the least an async-iterable client pays',
+  async consume(target) {
+    async function* messages(): AsyncGenerator<{ data: string }> {
+      const response = await target.fetch(target.url, { headers: { accept: 'text/event-stream' } })
+      const reader = response.body!.getReader()
+      const decoder = new TextDecoder()
+      const ready: { data: string }[] = []
+      const parser = createParser({ onEvent: (message) => void ready.push(message) })
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        parser.feed(decoder.decode(value, { stream: true }))
+        for (const message of ready) yield message
+        ready.length = 0
+      }
+    }
+    const tally: Tally = { events: 0, dataChars: 0 }
+    for await (const message of messages()) {
+      tally.events++
+      tally.dataChars += message.data.length
+    }
+    return tally
+  },
+}
+
+/**
  * The physical limit: decode, split lines, collect `data`, dispatch on a blank line. It handles LF and
  * CRLF (also CRLF split across chunks) but not bare CR, ignores every field but `data`, and allocates
  * nothing per event beyond the data string.
@@ -308,4 +341,4 @@ const lineFloor: Client = {
   },
 }
 
-export const FLOORS: readonly Client[] = [parserFloor, lineFloor]
+export const FLOORS: readonly Client[] = [parserFloor, iterableFloor, lineFloor]
