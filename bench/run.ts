@@ -25,7 +25,7 @@ const scale = Number(process.env.BENCH_SCALE ?? '1')
 const wants = (n: number) => !only || only.includes(n)
 const n = (count: number) => Math.max(1, Math.round(count * scale))
 
-// Counts are sized for a 2-core machine so the whole run stays around four minutes: each measured run
+// Counts are sized for a 2-core machine so the whole run stays around two minutes (limit: five): each measured run
 // takes roughly 50-300 ms, enough for timer resolution and short enough for 9 rounds of 9 clients.
 const PLAN = {
   throughput: { counts: { small: n(120_000), json1k: n(12_000), big64k: n(200) }, warmup: 2, runs: 9 },
@@ -61,7 +61,7 @@ function header(machine: Machine, seconds: number, libProblem: string | undefine
     '- Every comparison is a ratio against a baseline measured in the same run: baseline median wall time ÷ client median wall time. Above 1× means faster than the baseline.',
     '- A run only counts when the client delivered exactly the expected number of events and characters of data; otherwise the row says what went wrong.',
     '- Event streams are generated deterministically (seeded PRNG): CRLF line endings, chunks cut at random places with a quarter of the cuts moved inside `\\r\\n`.',
-    `- Counts are scaled for a 2-core machine to keep the run near four minutes${scale !== 1 ? ` (BENCH_SCALE=${scale})` : ''}: see the captions for the exact sizes.`,
+    `- Counts are scaled for a 2-core machine to keep the whole run well under five minutes${scale !== 1 ? ` (BENCH_SCALE=${scale})` : ''}: see the captions for the exact sizes.`,
     '- This is a benchmark, not a test: nothing here asserts timings, and `npm test` does not run it.',
   ].join('\n')
 }
