@@ -38,14 +38,14 @@ interface LockManagerLike {
 /**
  * Checkpoints in `localStorage` (browsers; Deno with `--location`), one versioned JSON value per key.
  *
- * Cross-tab safety: `put` is a read-compare-write. Inside one page it is atomic anyway (the three
- * calls run synchronously, no other code can interleave), but two tabs run in parallel and
- * `localStorage` offers no transaction. So when `navigator.locks` (Web Locks) exists, `put` and
- * `delete` hold the exclusive lock `resumable-sse lock <prefix><key>` (other code may take it to
- * coordinate), and tabs racing on one key can never move it backwards. Deno has Web Locks too, but
- * only within one process: Deno processes sharing a `--location` are like tabs without locks. WITHOUT Web Locks this is best-effort: two tabs writing the same key at the same instant
- * may leave the lower checkpoint, which only means some events are delivered again (at-least-once),
- * never that one is lost. Use `IndexedDBStore` where that matters.
+ * Cross-tab safety is best-effort. `put` is a read-compare-write; inside one page it is atomic (the
+ * calls run synchronously), but tabs run in parallel and `localStorage` has no transaction. When
+ * `navigator.locks` (Web Locks) exists, `put` and `delete` hold the exclusive lock
+ * `resumable-sse lock <prefix><key>`, which serialises the writes — yet each tab reads its own copy
+ * of the storage, which other tabs' writes reach asynchronously, and the lock does not wait for that
+ * copy. So two tabs racing on one key can still leave a lower checkpoint (we measured it in Chromium).
+ * That only means some events are delivered again (at-least-once), never that one is lost. Use
+ * `IndexedDBStore` when several tabs commit to one key. Deno's Web Locks cover one process only.
  *
  * Failures are typed `StoreError`s at use: `forbidden` for a `SecurityError` (storage disabled,
  * sandboxed iframe, opaque origin), `quota` for a `QuotaExceededError`, with the DOMException as `cause`.
