@@ -21,6 +21,7 @@ export interface ResolvedConfig {
   heartbeatTimeout: number | false
   maxEventSize: number
   highWaterMark: number
+  commitInterval: number
   strictGaps: boolean
   commitOnClose: boolean
   onStoreError: 'fail' | 'report'
@@ -38,6 +39,7 @@ export const DEFAULTS = {
   heartbeatTimeout: 60_000,
   maxEventSize: 1024 * 1024,
   highWaterMark: 1024,
+  commitInterval: 50,
 } as const
 
 /** Validates every option up front with a message that names it, and applies defaults. */
@@ -105,6 +107,7 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
   }
   const maxEventSize = positiveInteger('maxEventSize', options.maxEventSize, DEFAULTS.maxEventSize)
   const highWaterMark = positiveInteger('highWaterMark', options.highWaterMark, DEFAULTS.highWaterMark)
+  const commitInterval = nonNegative('commitInterval', options.commitInterval, DEFAULTS.commitInterval)
   const onStoreError = options.onStoreError ?? 'fail'
   if (onStoreError !== 'fail' && onStoreError !== 'report') throw new ConfigError("Expected `onStoreError` to be 'fail' or 'report'")
   for (const name of ['refreshAuth', 'onStatus', 'onNotice', 'fetch'] as const) {
@@ -133,6 +136,7 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
     heartbeatTimeout,
     maxEventSize,
     highWaterMark,
+    commitInterval,
     strictGaps: options.strictGaps ?? false,
     commitOnClose: options.commitOnClose ?? false,
     onStoreError,

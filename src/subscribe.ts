@@ -98,7 +98,7 @@ class ResumableSubscription implements Subscription {
     if (this.#closing) return
     if (start !== undefined && config.from === undefined) config.onNotice?.({ kind: 'resumed', checkpoint: start })
 
-    this.#committer = new Committer(config.store, this.key, config.runtime.now, (error) => this.#onStoreError(error), start)
+    this.#committer = new Committer(config.store, this.key, config.runtime, config.commitInterval, (error) => this.#onStoreError(error), start)
     this.#supervisor = new Supervisor({
       runtime: config.runtime,
       request: config.request,
@@ -200,7 +200,9 @@ class ResumableSubscription implements Subscription {
       const event = this.#channel.shift() ?? (await this.#channel.pull()).value
       if (event === undefined) return
       try {
-        await handler(event)
+        // Await only what is awaitable: a synchronous handler should not pay a microtask per event.
+        const result = handler(event)
+        if (result !== undefined && typeof (result as PromiseLike<void>).then === 'function') await result
       } catch (error) {
         // The event was not finished, so it is not committed: it will be delivered again next run.
         await this.close()

@@ -127,6 +127,13 @@ export interface SubscribeOptions {
   refreshAuth?: (context: { status: number; signal: AbortSignal }) => MaybePromise<void>
   /** Events buffered ahead of the consumer before reading pauses. @default 1024 */
   highWaterMark?: number
+  /**
+   * Minimum time between two checkpoint writes, ms. Commits in between only replace the pending
+   * checkpoint, so a fast stream costs a few writes per second instead of one per event; a crash can
+   * cost at most this much progress (redelivered, never lost). `flush()`/`close()` write at once.
+   * @default 50
+   */
+  commitInterval?: number
   /** A jump on a contiguous stream is a `GapError` instead of a notice. @default false */
   strictGaps?: boolean
   /** `close()` commits the event the consumer holds. @default false */

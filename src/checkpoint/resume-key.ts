@@ -1,5 +1,4 @@
 import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex } from '@noble/hashes/utils.js'
 import { ConfigError } from '../errors.js'
 import { canonicalJson } from './canonical-json.js'
 
@@ -43,7 +42,17 @@ export function resumeKey(parts: ResumeKeyParts): string {
     optionalString(parts.dialect, 'dialect'),
     optionalString(parts.fingerprint, 'fingerprint'),
   ]
-  return bytesToHex(sha256(encodeFields(fields)))
+  return toHex(sha256(encodeFields(fields)))
+}
+
+/**
+ * Lower-case hex via one `join`: the key lives as long as the subscription, and a string built by
+ * `+=` stays a rope of dozens of heap nodes in V8, per subscription.
+ */
+function toHex(bytes: Uint8Array): string {
+  const digits: string[] = []
+  for (const byte of bytes) digits.push(byte.toString(16).padStart(2, '0'))
+  return digits.join('')
 }
 
 function encodeFields(fields: ReadonlyArray<string | undefined>): Uint8Array {

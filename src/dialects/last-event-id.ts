@@ -9,8 +9,18 @@ export interface LastEventIdOptions {
   contiguous?: boolean
 }
 
-// An id of up to 15 digits is a sequence (always a safe integer); anything else is opaque.
-const NUMERIC_ID = /^\d{1,15}$/
+/**
+ * An id of 1 to 15 ASCII digits is a sequence (always a safe integer); anything else is opaque.
+ * A char-code loop rather than a regex: this runs once per event.
+ */
+function isNumericId(id: string): boolean {
+  if (id.length > 15) return false
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i)
+    if (code < 48 || code > 57) return false
+  }
+  return true
+}
 
 /**
  * The standard: the cursor is the SSE `id`, sent back in the `Last-Event-ID` header (WHATWG HTML
@@ -48,7 +58,7 @@ class LastEventIdSession implements DialectSession {
     }
     // Ids lower than what we hold pass through with their own number: the supervisor's dedupe drops
     // them as replays. Opaque ids always move forward locally.
-    this.#sequence = NUMERIC_ID.test(id) ? Number(id) : this.#sequence + 1
+    this.#sequence = isNumericId(id) ? Number(id) : this.#sequence + 1
     sink.deliver(type, frame.data, id, this.#sequence, id)
   }
 }

@@ -28,13 +28,15 @@ class GatedStore implements CheckpointStore {
   }
 }
 
+/** A fixed clock with real timers. */
+const clock = (now: number) => ({ now: () => now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>) })
 const pos = (sequence: number) => ({ sequence, cursor: String(sequence) })
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
 
 describe('committer', () => {
   it('has at most one put in flight and writes only the newest position next', async () => {
     const store = new GatedStore()
-    const committer = new Committer(store, 'k', () => 1, () => {})
+    const committer = new Committer(store, 'k', clock(1), 0, () => {})
     for (let i = 1; i <= 100; i++) committer.commit(pos(i))
     expect(store.puts.map((p) => p.sequence)).toEqual([1])
     store.release()
@@ -47,7 +49,7 @@ describe('committer', () => {
   })
   it('ignores positions at or below what it already has', async () => {
     const store = new MemoryStore()
-    const committer = new Committer(store, 'k', () => 1, () => {}, { sequence: 10, cursor: '10' })
+    const committer = new Committer(store, 'k', clock(1), 0, () => {}, { sequence: 10, cursor: '10' })
     committer.commit(pos(10))
     committer.commit(pos(3))
     await committer.flush()
@@ -57,7 +59,7 @@ describe('committer', () => {
   it('a failed put is reported as a typed StoreError, and the position is retried on flush', async () => {
     const store = new GatedStore()
     const errors: StoreError[] = []
-    const committer = new Committer(store, 'k', () => 1, (e) => errors.push(e))
+    const committer = new Committer(store, 'k', clock(1), 0, (e) => errors.push(e))
     store.failNext = 1
     committer.commit(pos(5))
     store.release()
@@ -80,23 +82,76 @@ describe('committer', () => {
         throw new Error('boom')
       },
     }
-    const committer = new Committer(store, 'k', () => 1, () => {})
+    const committer = new Committer(store, 'k', clock(1), 0, () => {})
     committer.commit(pos(1))
     await expect(committer.flush()).rejects.toMatchObject({ code: 'store', reason: 'unavailable' })
   })
   it('flush also flushes a store with its own write-behind', async () => {
     let flushed = 0
     const store = Object.assign(new MemoryStore(), { flush: async () => void flushed++ })
-    const committer = new Committer(store, 'k', () => 1, () => {})
+    const committer = new Committer(store, 'k', clock(1), 0, () => {})
     committer.commit(pos(1))
     await committer.flush()
     expect(flushed).toBe(1)
   })
   it('stamps committedAt from the injected clock and carries meta', async () => {
     const store = new MemoryStore()
-    const committer = new Committer(store, 'k', () => 1234, () => {})
+    const committer = new Committer(store, 'k', clock(1234), 0, () => {})
     committer.commit({ sequence: 2, cursor: 'x', meta: { skip: '1' } })
     await committer.flush()
     expect(await store.get('k')).toEqual({ sequence: 2, cursor: 'x', meta: { skip: '1' }, committedAt: 1234 })
+  })
+  it('spaces writes at least `interval` apart, writing only the newest position each time', async () => {
+    const store = new GatedStore()
+    let now = 0
+    const timers: Array<{ fn: () => void; at: number }> = []
+    const runtime = {
+      now: () => now,
+      setTimeout: (fn: () => void, ms: number) => timers.push({ fn, at: now + ms }),
+      clearTimeout: () => {},
+    }
+    const committer = new Committer(store, 'k', runtime, 50, () => {})
+    committer.commit(pos(1)) // first write goes at once
+    expect(store.puts.map((p) => p.sequence)).toEqual([1])
+    store.release()
+    await tick()
+    now = 10
+    for (let i = 2; i <= 40; i++) committer.commit(pos(i))
+    expect(store.puts).toHaveLength(1) // waits for the interval
+    expect(timers.map((t) => t.at)).toEqual([50])
+    now = 50
+    timers.shift()!.fn()
+    expect(store.puts.map((p) => p.sequence)).toEqual([1, 40])
+    store.release()
+    await tick()
+    await committer.flush()
+    expect((await store.get('k'))?.sequence).toBe(40)
+  })
+  it('flush writes at once without waiting for the interval, and leaves no timer behind', async () => {
+    const store = new MemoryStore()
+    const live = new Set<unknown>()
+    const runtime = {
+      now: () => Date.now(),
+      setTimeout: (fn: () => void, ms: number) => {
+        const h = setTimeout(() => {
+          live.delete(h)
+          fn()
+        }, ms)
+        live.add(h)
+        return h
+      },
+      clearTimeout: (h: unknown) => {
+        live.delete(h)
+        clearTimeout(h as ReturnType<typeof setTimeout>)
+      },
+    }
+    const committer = new Committer(store, 'k', runtime, 60_000, () => {})
+    committer.commit(pos(1))
+    await tick()
+    committer.commit(pos(2))
+    expect(live.size).toBe(1)
+    await committer.flush()
+    expect((await store.get('k'))?.sequence).toBe(2)
+    expect(live.size).toBe(0)
   })
 })

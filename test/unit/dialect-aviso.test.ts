@@ -38,7 +38,7 @@ function fastTimers() {
 async function consume(options: SubscribeOptions, onEvent: (event: SSEEvent, all: SSEEvent[]) => boolean | Promise<boolean> = () => false) {
   const events: SSEEvent[] = []
   const statuses: StatusChange[] = []
-  const sub = subscribe({ heartbeatTimeout: false, ...options,
+  const sub = subscribe({ heartbeatTimeout: false, commitInterval: 0 /* keep recorded timer delays to backoffs */, ...options,
     onStatus: (change) => {
       statuses.push(change)
       options.onStatus?.(change)

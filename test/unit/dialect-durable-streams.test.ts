@@ -105,7 +105,7 @@ function fastTimers() {
 async function consume(options: SubscribeOptions, onEvent: (event: SSEEvent, all: SSEEvent[]) => boolean | Promise<boolean> = () => false) {
   const events: SSEEvent[] = []
   const statuses: StatusChange[] = []
-  const sub = subscribe({ heartbeatTimeout: false, dialect: durableStreams(), ...options,
+  const sub = subscribe({ heartbeatTimeout: false, commitInterval: 0 /* keep recorded timer delays to backoffs */, dialect: durableStreams(), ...options,
     onStatus: (change) => {
       statuses.push(change)
       options.onStatus?.(change)
