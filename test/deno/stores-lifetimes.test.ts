@@ -4,30 +4,11 @@
 import * as built from '../../dist/index.js'
 import { LocalStorageStore } from '../../dist/local-storage.js'
 import { acrossLifetimes, type Lib, type ScenarioContext } from '../scenarios/scenarios.ts'
+import { startTestServer } from './test-server.ts'
 
 const root = new URL('../../', import.meta.url)
 
-async function startServer(): Promise<string> {
-  const child = new Deno.Command('node', {
-    args: ['--import', 'tsx', 'test/server/cli.ts', '--ttl', '300'],
-    cwd: root,
-    stdin: 'piped',
-    stdout: 'piped',
-    stderr: 'inherit',
-  }).spawn()
-  child.unref()
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader()
-  let text = ''
-  while (!text.includes('\n')) {
-    const { value, done } = await reader.read()
-    if (done) throw new Error(`the test server exited before printing its url: ${text}`)
-    text += value
-  }
-  reader.releaseLock()
-  return (JSON.parse(text.slice(0, text.indexOf('\n'))) as { url: string }).url
-}
-
-const server = await startServer()
+const server = await startTestServer(300)
 const ctx: ScenarioContext = { lib: built as unknown as Lib, server, tag: 'deno-lifetimes' }
 const PREFIX = 'rsse-deno-lifetimes:'
 

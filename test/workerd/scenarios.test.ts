@@ -3,11 +3,11 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { build } from 'esbuild'
 import { Log, LogLevel, Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { acrossLifetimes, scenarios } from '../scenarios/scenarios.js'
 import { type SSEServer, startSSEServer } from '../server/sse-server.js'
+import { bundleWorker } from './bundle.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 
@@ -16,22 +16,6 @@ interface Result {
   error?: string
   stack?: string
   key?: string
-}
-
-/** Bundles the Worker the way wrangler does: ESM, browser-ish conditions, no Node built-ins. */
-async function bundleWorker(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(import.meta.dirname, 'fixtures/scenarios/worker.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  })
-  return result.outputFiles[0]!.text
 }
 
 /**
@@ -68,7 +52,7 @@ let mf: Miniflare
 
 beforeAll(async () => {
   server = await startSSEServer()
-  script = await bundleWorker()
+  script = await bundleWorker(join(import.meta.dirname, 'fixtures/scenarios/worker.ts'))
   kvDir = await mkdtemp(join(tmpdir(), 'rsse-kv-'))
   mf = worker(script, kvDir)
   await mf.ready

@@ -3,27 +3,12 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { build } from 'esbuild'
 import { Log, LogLevel, Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CaseResult, checkpointStoreContract } from '../../src/testing/index.js'
 import { acrossLifetimes } from '../scenarios/scenarios.js'
 import { type SSEServer, startSSEServer } from '../server/sse-server.js'
-
-async function bundleWorker(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(import.meta.dirname, 'fixtures/stores/worker.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  })
-  return result.outputFiles[0]!.text
-}
+import { bundleWorker } from './bundle.js'
 
 /** The case names the suite registers, computed here from the source, to compare with the Worker's. */
 function expectedCases(name: string): string[] {
@@ -60,7 +45,7 @@ let mf: Miniflare
 let server: SSEServer
 
 beforeAll(async () => {
-  script = await bundleWorker()
+  script = await bundleWorker(join(import.meta.dirname, 'fixtures/stores/worker.ts'))
   mf = worker(script)
   server = await startSSEServer()
   await mf.ready
