@@ -53,7 +53,11 @@ class ResumableSubscription implements Subscription {
   #finish!: () => void
   /** A store failure in 'fail' mode, raised as the subscription's error. */
   #fatal: ResumableSSEError | undefined
-  readonly #abortListener = () => void this.close()
+  // close() only rejects when the final checkpoint write fails; from an abort there is nobody to throw
+  // to, so that failure becomes a notice rather than an unhandled rejection.
+  readonly #abortListener = () => {
+    this.close().catch((error: unknown) => this.#config.onNotice?.({ kind: 'store-error', error: toStoreError(error, 'flush') }))
+  }
 
   constructor(config: ResolvedConfig) {
     this.#config = config
@@ -126,6 +130,9 @@ class ResumableSubscription implements Subscription {
 
   #onClosed(state: MachineState): void {
     this.#channel.end(this.#fatal ?? state.error)
+    // Write what the consumer committed now rather than when the spacing timer fires. Failures are
+    // already on their way to the consumer as the subscription's error (or were reported).
+    this.#committer?.flush().catch(() => {})
     this.#cleanup()
   }
 
@@ -176,8 +183,9 @@ class ResumableSubscription implements Subscription {
       this.#held = ready
       return Promise.resolve({ value: ready, done: false })
     }
-    return this.#channel.pull().then((result) => {
+    return this.#channel.pull().then(async (result) => {
       if (!result.done) this.#held = result.value
+      else await this.#settleCheckpoint()
       return result
     })
   }
@@ -198,14 +206,15 @@ class ResumableSubscription implements Subscription {
     this.#claim('forEach')
     for (;;) {
       const event = this.#channel.shift() ?? (await this.#channel.pull()).value
-      if (event === undefined) return
+      if (event === undefined) return this.#settleCheckpoint()
       try {
         // Await only what is awaitable: a synchronous handler should not pay a microtask per event.
         const result = handler(event)
         if (result !== undefined && typeof (result as PromiseLike<void>).then === 'function') await result
       } catch (error) {
         // The event was not finished, so it is not committed: it will be delivered again next run.
-        await this.close()
+        // The handler's error is the one that matters; a checkpoint failure during close is a notice.
+        await this.close().catch((closeError: unknown) => this.#config.onNotice?.({ kind: 'store-error', error: toStoreError(closeError, 'flush') }))
         throw error
       }
       if (event.positioned) this.#committer?.commit(event)
@@ -215,6 +224,19 @@ class ResumableSubscription implements Subscription {
   #claim(how: string): void {
     if (this.#consumed) throw new TypeError(`A subscription has one consumer; it is already consumed (${how})`)
     this.#consumed = true
+  }
+
+  /**
+   * When the stream ends, make what was committed durable before telling the consumer: "the loop
+   * finished" then also means "the checkpoint is saved", and no write-spacing timer outlives us.
+   */
+  async #settleCheckpoint(): Promise<void> {
+    try {
+      await this.flush()
+    } catch (error) {
+      if (this.#config.onStoreError === 'report') this.#config.onNotice?.({ kind: 'store-error', error: toStoreError(error, 'flush') })
+      else throw error
+    }
   }
 
   flush(): Promise<void> {
@@ -236,11 +258,6 @@ class ResumableSubscription implements Subscription {
     this.#channel.discard()
     this.#cleanup()
     await this.#finished
-    try {
-      await this.flush()
-    } catch (error) {
-      if (this.#config.onStoreError === 'report') this.#config.onNotice?.({ kind: 'store-error', error: toStoreError(error, 'flush') })
-      else throw error
-    }
+    await this.#settleCheckpoint()
   }
 }

@@ -60,10 +60,27 @@ export class Committer {
 
   /** Resolves when everything committed so far is durable; rejects with the StoreError otherwise. */
   async flush(): Promise<void> {
-    this.#cancelTimer()
-    if (this.#inflight) await this.#inflight
-    this.#cancelTimer()
-    if (this.#pending) await this.#write(this.#pending)
+    // Every write goes through #inflight, so concurrent flushes (close() racing the end of the stream)
+    // share one write instead of each writing the same checkpoint.
+    for (;;) {
+      this.#cancelTimer()
+      if (this.#inflight) {
+        await this.#inflight
+        continue
+      }
+      const pending = this.#pending
+      if (pending === undefined) break
+      const write = this.#write(pending)
+      const settled = write.then(
+        () => undefined,
+        () => undefined,
+      )
+      this.#inflight = settled
+      void settled.then(() => {
+        if (this.#inflight === settled) this.#inflight = undefined
+      })
+      await write // a failure rejects this flush; the position stays pending for the next try
+    }
     if (this.#store.flush) {
       try {
         await this.#store.flush()

@@ -181,6 +181,46 @@ describe('resuming', () => {
     await sub.close()
     expect((await store.get(sub.key))?.sequence).toBe(1)
   })
+  it('when a replay ends, the checkpoint of the last event is already durable (no waiting on the write spacing)', async () => {
+    const { url } = feed({ total: 5 })
+    const store = new MemoryStore()
+    const r = await collect({ url, store, mode: 'replay', commitInterval: 60_000 })
+    expect(r.seqs).toEqual([1, 2, 3, 4, 5])
+    expect((await store.get(r.sub.key))?.sequence).toBe(5)
+  })
+  it('spaces checkpoint writes by commitInterval on a fast stream', async () => {
+    const { url } = feed({ total: 500 })
+    const puts: number[] = []
+    const inner = new MemoryStore()
+    const counting: CheckpointStore = { get: (k) => inner.get(k), delete: (k) => inner.delete(k), put: (k, c) => (puts.push(c.sequence), inner.put(k, c)) }
+    const r = await collect({ url, store: counting, mode: 'replay', commitInterval: 60_000 })
+    expect(r.seqs).toHaveLength(500)
+    // One write when the first event was committed, one at the end: nothing in between.
+    expect(puts).toEqual([1, 500])
+  })
+  it('aborting with a store that cannot save the last checkpoint reports it instead of an unhandled rejection', async () => {
+    const { url } = feed({ total: 3, plan: [{ then: 'hold' }] })
+    let fail = false
+    const flaky: CheckpointStore = {
+      get: async () => undefined,
+      delete: async () => {},
+      put: async () => {
+        if (fail) throw new Error('disk gone')
+      },
+    }
+    const controller = new AbortController()
+    const notices: Notice[] = []
+    const sub = subscribe({ url, store: flaky, signal: controller.signal, heartbeatTimeout: false, commitInterval: 60_000, onNotice: (n) => notices.push(n) })
+    const it = sub[Symbol.asyncIterator]()
+    await it.next()
+    await it.next()
+    await it.next() // commits 2, pending behind the spacing
+    fail = true
+    controller.abort()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(sub.status).toBe('closed')
+    expect(notices.some((n) => n.kind === 'store-error')).toBe(true)
+  })
   it('commitOnClose commits the event held at close()', async () => {
     const { url } = feed({ total: 5 })
     const store = new MemoryStore()
