@@ -68,6 +68,13 @@ interface Control {
   streamClosed: boolean
 }
 
+/**
+ * Data frames wait for the control frame that gives their offset, so a server that never sends one
+ * would make us buffer without end. Past this many characters of held data the connection is a
+ * protocol error instead of an out-of-memory (the reference server sends a control per append batch).
+ */
+const MAX_HELD_CHARS = 64 * 1024 * 1024
+
 class DurableStreamsSession implements DialectSession {
   readonly #replay: boolean
   #sequence: number
@@ -79,6 +86,7 @@ class DurableStreamsSession implements DialectSession {
   /** Data frames dropped since `#offset`: they still count when numbering the batch's positions. */
   #dropped = 0
   #batch: string[] = []
+  #batchChars = 0
   /** This connection delivered at least one control frame (it was healthy before it ended). */
   #sawControl = false
   #base64 = false
@@ -110,7 +118,13 @@ class DurableStreamsSession implements DialectSession {
         return
       }
       // One payload per frame; base64 has no line breaks of its own, so any are the server's folding.
-      this.#batch.push(this.#base64 ? frame.data.replace(/[\r\n]/g, '') : frame.data)
+      const data = this.#base64 ? frame.data.replace(/[\r\n]/g, '') : frame.data
+      this.#batchChars += data.length
+      if (this.#batchChars > MAX_HELD_CHARS) {
+        sink.fail(new ProtocolError(`More than ${MAX_HELD_CHARS} characters of data frames arrived without a control frame to give their offset`))
+        return
+      }
+      this.#batch.push(data)
       return
     }
     if (frame.event !== 'control') return // injected or newer kinds: not ours to interpret
@@ -136,6 +150,7 @@ class DurableStreamsSession implements DialectSession {
   #release(control: Control, sink: DialectSink): void {
     const batch = this.#batch
     this.#batch = []
+    this.#batchChars = 0
     const start = this.#offset
     const startCursor = this.#streamCursor
     for (let index = 0; index < batch.length; index += 1) {

@@ -379,6 +379,13 @@ describe('durable streams session', () => {
     expect(replay.calls).toEqual(['closing:done'])
   })
 
+  it('data frames that never get a control frame are a ProtocolError, not unbounded memory', () => {
+    const { calls, sink } = recorder()
+    const session = durableStreams().open(undefined, 'live')
+    const chunk = 'x'.repeat(1024 * 1024)
+    for (let i = 0; i < 70 && calls.length === 0; i++) session.frame(data(chunk), sink)
+    expect(calls).toEqual(['fail:ProtocolError'])
+  })
   it('a malformed control frame is a ProtocolError; unknown event kinds are ignored', () => {
     for (const bad of ['nope', '[]', '{}', '{"streamNextOffset":5}', '{"streamNextOffset":"O","streamCursor":1}']) {
       const { calls, sink } = recorder()
