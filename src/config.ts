@@ -50,6 +50,9 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
   if (typeof dialect !== 'object' || typeof dialect.prepare !== 'function' || typeof dialect.open !== 'function') {
     throw new ConfigError('Expected `dialect` to be a dialect object such as `lastEventId()`')
   }
+  if (options.body !== undefined && dialect.ownsBody) {
+    throw new ConfigError(`The ${dialect.name} dialect writes the request body itself: remove \`body\` and pass what it needs to the dialect`)
+  }
   const method = (options.method ?? dialect.defaultMethod).toUpperCase()
   if (!/^[A-Z]+$/.test(method)) throw new ConfigError(`Expected \`method\` to be an HTTP method, got "${options.method}"`)
   if (options.body !== undefined && (method === 'GET' || method === 'HEAD')) {

@@ -65,6 +65,7 @@ export function aviso(options: AvisoOptions): Dialect {
     name: 'aviso',
     identity,
     defaultMethod: 'POST',
+    ownsBody: true,
     // A filtered stream legitimately skips the sequences other identifiers took.
     contiguous: Object.keys(identifier).length === 0,
     prepare(request: AttemptRequest, position: Checkpoint | undefined, mode: 'live' | 'replay') {

@@ -14,6 +14,8 @@ export interface Dialect {
    * reads that neither the URL, the method nor the user's body says (aviso: event type and filter).
    */
   readonly identity?: string
+  /** The dialect writes the request body itself (a user's `body` would be ignored, so it is refused). */
+  readonly ownsBody?: boolean
   /** The method used when the user gives none. */
   readonly defaultMethod: string
   /** Sequences advance by exactly one (a jump is a gap), as opposed to merely increasing. */

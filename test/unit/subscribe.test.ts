@@ -12,6 +12,7 @@ import {
   type StatusChange,
   StoreError,
   type SubscribeOptions,
+  aviso,
   lastEventId,
   subscribe,
 } from '../../src/index.js'
@@ -539,6 +540,7 @@ describe('bad input', () => {
       [{ url: 'http://x/', mode: 'once' as 'live' }, 'Expected `mode` to be \'live\' or \'replay\', got "once"'],
       [{ url: 'http://x/', from: { sequence: -1, cursor: '' } }, "Expected `from` to be 'start' or a checkpoint: Expected `sequence` to be a non-negative safe integer, got -1"],
       [{ url: 'http://x/', store: {} as CheckpointStore }, 'Expected `store` to implement get, put and delete (see CheckpointStore)'],
+      [{ url: 'http://x/', body: { event_type: 'x' }, dialect: aviso({ eventType: 'mars', identifier: {} }) }, 'The aviso dialect writes the request body itself: remove `body` and pass what it needs to the dialect'],
     ]
     for (const [options, message] of cases) {
       expect(() => subscribe(options as SubscribeOptions)).toThrow(new ConfigError(message))
