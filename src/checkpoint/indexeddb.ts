@@ -1,4 +1,4 @@
-import { createStore, type UseStore } from 'idb-keyval'
+import { createStore, promisifyRequest, type UseStore } from 'idb-keyval'
 import { StoreError } from '../errors.js'
 import {
   assertValidCheckpoint,
@@ -41,7 +41,7 @@ export class IndexedDBStore implements CheckpointStore {
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {
-    const raw = await this.#run('get', 'readonly', (store) => request(store.get(key)))
+    const raw = await this.#run('get', 'readonly', (store) => promisifyRequest(store.get(key)))
     return raw === undefined ? undefined : fromStored(raw, this.#where(key))
   }
 
@@ -111,14 +111,11 @@ export class IndexedDBStore implements CheckpointStore {
   }
 }
 
-function request<T>(req: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result)
-    req.onerror = () => reject(req.error)
-  })
-}
-
-/** Resolves when the transaction commits; rejects with its error (e.g. QuotaExceededError) on abort. */
+/**
+ * Resolves when the transaction commits; rejects with its error (e.g. QuotaExceededError) on abort.
+ * Not idb-keyval's promisifyRequest: a transaction aborted without an error rejects there with `null`,
+ * which would reach the user as a meaningless error.
+ */
 function completion(tx: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve()
