@@ -9,6 +9,8 @@ export interface CaseResult {
 }
 
 export interface ContractRunner extends ContractTestApi {
+  /** The registered case names, in order, without running anything (to check none went missing). */
+  names(): string[]
   /** Runs the registered cases one after another; never rejects. */
   run(): Promise<CaseResult[]>
 }
@@ -36,6 +38,9 @@ export function createContractRunner(): ContractRunner {
     },
     it(name, body) {
       cases.push({ name: [...path, name].join(' > '), body })
+    },
+    names() {
+      return cases.map((c) => c.name)
     },
     async run() {
       const results: CaseResult[] = []

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkpointStoreContract, type CaseResult } from '../../src/testing/index.js'
+import { type CaseResult, checkpointStoreContract, createContractRunner } from '../../src/testing/index.js'
 import { type SSEServer, startSSEServer } from '../server/sse-server.js'
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js'
 
@@ -53,18 +53,11 @@ async function openHarness(): Promise<Page> {
   return page
 }
 
-/** The case names the suite registers, computed here from the source, to compare with the page's. */
+/** The case names the suite registers, computed here from the source, to compare with the host's. */
 function expectedCases(name: string): string[] {
-  const names: string[] = []
-  let prefix = ''
-  checkpointStoreContract(name, () => ({ store: undefined as never }), {
-    describe: (title, body) => {
-      prefix = title
-      body()
-    },
-    it: (title) => void names.push(`${prefix} > ${title}`),
-  })
-  return names
+  const runner = createContractRunner()
+  checkpointStoreContract(name, () => ({ store: undefined as never }), runner)
+  return runner.names()
 }
 
 describe.each([

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { aviso, ReplayLimitError } from '../../src/dialects/aviso.js'
 import type { AttemptRequest, DialectSink, Frame } from '../../src/dialects/dialect.js'
-import { ConfigError, isResumableSSEError, MemoryStore, ProtocolError, type SSEEvent, type StatusChange, type SubscribeOptions, subscribe } from '../../src/index.js'
+import { ConfigError, isResumableSSEError, MemoryStore, ProtocolError, type SubscribeOptions, subscribe } from '../../src/index.js'
 import { type AvisoServer, startAvisoServer } from '../server/aviso-server.js'
+import { consume as consumeWith, fastTimers } from '../support/consume.js'
 
 let server: AvisoServer
 beforeEach(async () => {
@@ -14,47 +15,8 @@ afterEach(async () => {
 
 const MARS = { class: 'od', stream: 'oper' }
 
-/** Timers that fire almost at once but record the delay the supervisor asked for. */
-function fastTimers() {
-  const delays: number[] = []
-  return {
-    delays,
-    runtime: {
-      setTimeout(fn: () => void, ms: number) {
-        delays.push(ms)
-        return setTimeout(fn, Math.min(ms, 5))
-      },
-      clearTimeout(handle: unknown) {
-        clearTimeout(handle as ReturnType<typeof setTimeout>)
-      },
-    },
-  }
-}
-
-/**
- * Consumes a subscription; `onEvent` may act on the server between events (publish, close streams)
- * and returns true to stop.
- */
-async function consume(options: SubscribeOptions, onEvent: (event: SSEEvent, all: SSEEvent[]) => boolean | Promise<boolean> = () => false) {
-  const events: SSEEvent[] = []
-  const statuses: StatusChange[] = []
-  const sub = subscribe({ heartbeatTimeout: false, commitInterval: 0 /* keep recorded timer delays to backoffs */, ...options,
-    onStatus: (change) => {
-      statuses.push(change)
-      options.onStatus?.(change)
-    },
-  })
-  let error: unknown
-  try {
-    for await (const event of sub) {
-      events.push(event)
-      if (await onEvent(event, events)) break
-    }
-  } catch (caught) {
-    error = caught
-  }
-  return { sub, events, statuses, error, sequences: events.map((event) => event.sequence) }
-}
+/** Backoff delays only: the committer's write spacing would show among the recorded timers. */
+const consume = (options: SubscribeOptions, stop?: Parameters<typeof consumeWith>[1]) => consumeWith({ commitInterval: 0, ...options }, stop)
 
 const bodies = () => server.requests.map((request) => request.body)
 

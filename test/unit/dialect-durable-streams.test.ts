@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Checkpoint } from '../../src/checkpoint/contract.js'
 import type { DialectSink } from '../../src/dialects/dialect.js'
 import { durableStreams, StreamGoneError } from '../../src/dialects/durable-streams.js'
-import { HttpError, isResumableSSEError, MemoryStore, type SSEEvent, type StatusChange, type SubscribeOptions, subscribe } from '../../src/index.js'
+import { HttpError, isResumableSSEError, MemoryStore, type StatusChange, type SubscribeOptions, subscribe } from '../../src/index.js'
+import { consume as consumeWith, fastTimers } from '../support/consume.js'
 
 // ---------------------------------------------------------------------------------------------------
 // The real peer: @durable-streams/server, in memory, behind a TCP proxy that can cut connections
@@ -86,44 +87,10 @@ async function createStream(contentType = 'text/plain') {
   return { path, url: proxy.url + path, append, inject, reads: () => proxy.requests.filter((line) => line.startsWith(`GET ${path}?`)).map((line) => new URL(line.slice(4), origin).searchParams) }
 }
 
-function fastTimers() {
-  const delays: number[] = []
-  return {
-    delays,
-    runtime: {
-      setTimeout(fn: () => void, ms: number) {
-        delays.push(ms)
-        return setTimeout(fn, Math.min(ms, 5))
-      },
-      clearTimeout(handle: unknown) {
-        clearTimeout(handle as ReturnType<typeof setTimeout>)
-      },
-    },
-  }
-}
-
-async function consume(options: SubscribeOptions, onEvent: (event: SSEEvent, all: SSEEvent[]) => boolean | Promise<boolean> = () => false) {
-  const events: SSEEvent[] = []
-  const statuses: StatusChange[] = []
-  const sub = subscribe({ heartbeatTimeout: false, commitInterval: 0 /* keep recorded timer delays to backoffs */, dialect: durableStreams(), ...options,
-    onStatus: (change) => {
-      statuses.push(change)
-      options.onStatus?.(change)
-    },
-  })
-  let error: unknown
-  try {
-    for await (const event of sub) {
-      events.push(event)
-      if (await onEvent(event, events)) break
-    }
-  } catch (caught) {
-    error = caught
-  }
-  return { sub, events, statuses, error, data: events.map((event) => event.data), sequences: events.map((event) => event.sequence) }
-}
-
 // ---------------------------------------------------------------------------------------------------
+
+/** Durable Streams by default; backoff delays only among the recorded timers (no committer spacing). */
+const consume = (options: SubscribeOptions, stop?: Parameters<typeof consumeWith>[1]) => consumeWith({ commitInterval: 0, dialect: durableStreams(), ...options }, stop)
 
 describe('durable streams against @durable-streams/server', () => {
   it('reads the history, then live appends, each payload once as a `data` event', async () => {

@@ -17,6 +17,7 @@ import {
   subscribe,
 } from '../../src/index.js'
 import { type FeedQuery, type SSEServer, feedUrl, startSSEServer } from '../server/sse-server.js'
+import { consume, fastTimers } from '../support/consume.js'
 
 let server: SSEServer
 let sids = 0
@@ -32,50 +33,8 @@ const feed = (query: Omit<FeedQuery, 'sid'>) => {
   return { sid, url: feedUrl(server.url, { sid, ...query }) }
 }
 
-/**
- * Timers that run at once but record what was asked for, and track live handles so tests can prove
- * nothing is left behind. Heartbeat checks keep their real duration (they must not fire early).
- */
-function fastTimers() {
-  const live = new Set<ReturnType<typeof setTimeout>>()
-  const delays: number[] = []
-  return {
-    delays,
-    live,
-    runtime: {
-      setTimeout(fn: () => void, ms: number) {
-        delays.push(ms)
-        const handle = setTimeout(() => {
-          live.delete(handle)
-          fn()
-        }, Math.min(ms, 5))
-        live.add(handle)
-        return handle
-      },
-      clearTimeout(handle: unknown) {
-        live.delete(handle as ReturnType<typeof setTimeout>)
-        clearTimeout(handle as ReturnType<typeof setTimeout>)
-      },
-    },
-  }
-}
-
-async function collect(options: SubscribeOptions, limit = Number.POSITIVE_INFINITY) {
-  const events: SSEEvent[] = []
-  const statuses: StatusChange[] = []
-  const notices: Notice[] = []
-  const sub = subscribe({ heartbeatTimeout: false, ...options, onStatus: (c) => statuses.push(c), onNotice: (n) => notices.push(n) })
-  let error: unknown
-  try {
-    for await (const event of sub) {
-      events.push(event)
-      if (events.length >= limit) break
-    }
-  } catch (e) {
-    error = e
-  }
-  return { sub, events, statuses, notices, error, seqs: events.map((e) => e.sequence) }
-}
+/** Consume until the end, or until `limit` events arrived (then break, as a consumer would). */
+const collect = (options: SubscribeOptions, limit = Number.POSITIVE_INFINITY) => consume(options, (_, all) => all.length >= limit)
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
@@ -84,7 +43,7 @@ describe('receiving', () => {
     const { url, sid } = feed({ total: 5, type: 'reading' })
     const r = await collect({ url, mode: 'replay' })
     expect(r.error).toBeUndefined()
-    expect(r.seqs).toEqual([1, 2, 3, 4, 5])
+    expect(r.sequences).toEqual([1, 2, 3, 4, 5])
     expect(r.events[0]).toMatchObject({ type: 'reading', id: '1', sequence: 1, cursor: '1' })
     expect(r.events[4]!.json()).toMatchObject({ n: 5, sid })
     expect(r.sub.status).toBe('closed')
@@ -118,7 +77,7 @@ describe('receiving', () => {
   it('live mode reconnects after a normal end of the body', async () => {
     const { url, sid } = feed({ total: 4, plan: [{ events: 2, then: 'end' }] })
     const r = await collect({ url, runtime: fastTimers().runtime }, 4)
-    expect(r.seqs).toEqual([1, 2, 3, 4])
+    expect(r.sequences).toEqual([1, 2, 3, 4])
     expect(server.log(sid)[1]?.headers['last-event-id']).toBe('2')
     expect(r.statuses.some((s) => s.status === 'backoff' && s.reason === 'eof')).toBe(true)
   })
@@ -150,7 +109,7 @@ describe('resuming', () => {
     const timers = fastTimers()
     const r = await collect({ url, mode: 'replay', runtime: timers.runtime })
     expect(r.error).toBeUndefined()
-    expect(r.seqs).toEqual(range(1, 30))
+    expect(r.sequences).toEqual(range(1, 30))
     expect(server.log(sid).map((x) => x.headers['last-event-id'])).toEqual([undefined, '10', '20'])
     expect(r.sub.reconnects).toBe(2)
     expect(r.statuses.filter((s) => s.status === 'backoff').map((s) => s.reason)).toEqual(['transport', 'transport'])
@@ -160,11 +119,11 @@ describe('resuming', () => {
     const store = new MemoryStore()
     const first = await collect({ url, store, mode: 'replay' }, 8)
     // The consumer broke out while holding event 8: it finished 1..7.
-    expect(first.seqs).toEqual(range(1, 8))
+    expect(first.sequences).toEqual(range(1, 8))
     expect((await store.get(first.sub.key))?.sequence).toBe(7)
     const second = await collect({ url, store, mode: 'replay' })
     expect(second.sub.key).toBe(first.sub.key)
-    expect(second.seqs).toEqual(range(8, 20))
+    expect(second.sequences).toEqual(range(8, 20))
     expect(server.log(sid)[1]?.headers['last-event-id']).toBe('7')
     expect(second.notices).toContainEqual({ kind: 'resumed', checkpoint: expect.objectContaining({ sequence: 7, cursor: '7' }) })
   })
@@ -186,7 +145,7 @@ describe('resuming', () => {
     const { url } = feed({ total: 5 })
     const store = new MemoryStore()
     const r = await collect({ url, store, mode: 'replay', commitInterval: 60_000 })
-    expect(r.seqs).toEqual([1, 2, 3, 4, 5])
+    expect(r.sequences).toEqual([1, 2, 3, 4, 5])
     expect((await store.get(r.sub.key))?.sequence).toBe(5)
   })
   it('spaces checkpoint writes by commitInterval on a fast stream', async () => {
@@ -195,7 +154,7 @@ describe('resuming', () => {
     const inner = new MemoryStore()
     const counting: CheckpointStore = { get: (k) => inner.get(k), delete: (k) => inner.delete(k), put: (k, c) => (puts.push(c.sequence), inner.put(k, c)) }
     const r = await collect({ url, store: counting, mode: 'replay', commitInterval: 60_000 })
-    expect(r.seqs).toHaveLength(500)
+    expect(r.sequences).toHaveLength(500)
     // One write when the first event was committed, one at the end: nothing in between.
     expect(puts).toEqual([1, 500])
   })
@@ -237,29 +196,29 @@ describe('resuming', () => {
     const store = new MemoryStore()
     const key = 'shared'
     await store.put(key, { sequence: 4, cursor: '4' })
-    expect((await collect({ url, store, key, mode: 'replay', from: { sequence: 2, cursor: '2' } })).seqs).toEqual([3, 4, 5, 6])
-    expect((await collect({ url, store, key, mode: 'replay', from: 'start' })).seqs).toEqual(range(1, 6))
+    expect((await collect({ url, store, key, mode: 'replay', from: { sequence: 2, cursor: '2' } })).sequences).toEqual([3, 4, 5, 6])
+    expect((await collect({ url, store, key, mode: 'replay', from: 'start' })).sequences).toEqual(range(1, 6))
     expect(server.log(sid).map((x) => x.headers['last-event-id'])).toEqual(['2', undefined])
   })
   it('replays the server sends anyway are dropped (a server that repeats ids)', async () => {
     const { url } = feed({ total: 6, plan: [{ lie: 'repeat' }] })
     const r = await collect({ url, mode: 'replay' })
-    expect(r.seqs).toEqual(range(1, 6))
+    expect(r.sequences).toEqual(range(1, 6))
     expect(r.notices.filter((n) => n.kind === 'duplicate')).toHaveLength(6)
   })
   it('ids that go backwards are never delivered twice', async () => {
     const { url } = feed({ total: 8, plan: [{ lie: 'backwards' }] })
     const r = await collect({ url, mode: 'replay' })
-    expect(r.seqs).toEqual(range(1, 8))
+    expect(r.sequences).toEqual(range(1, 8))
   })
   it('a gap on a contiguous stream is a notice, or a GapError in strict mode after what came before', async () => {
     const fakeFetch: typeof fetch = async () =>
       new Response('id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 5\ndata: e\n\n', { headers: { 'content-type': 'text/event-stream' } })
     const loose = await collect({ url: 'http://127.0.0.1:9/g', fetch: fakeFetch, dialect: lastEventId({ contiguous: true }), mode: 'replay' })
-    expect(loose.seqs).toEqual([1, 2, 5])
+    expect(loose.sequences).toEqual([1, 2, 5])
     expect(loose.notices).toContainEqual({ kind: 'gap', expected: 3, received: 5 })
     const strict = await collect({ url: 'http://127.0.0.1:9/g', fetch: fakeFetch, dialect: lastEventId({ contiguous: true }), mode: 'replay', strictGaps: true })
-    expect(strict.seqs).toEqual([1, 2])
+    expect(strict.sequences).toEqual([1, 2])
     expect(strict.error).toMatchObject({ code: 'gap', expected: 3, received: 5 })
   })
 })
@@ -269,7 +228,7 @@ describe('reconnect policy', () => {
     const { url } = feed({ total: 3, plan: [{ status: 500 }, { status: 502 }, { status: 500 }] })
     const timers = fastTimers()
     const r = await collect({ url, mode: 'replay', runtime: { ...timers.runtime, random: () => 0.5 } })
-    expect(r.seqs).toEqual([1, 2, 3])
+    expect(r.sequences).toEqual([1, 2, 3])
     expect(r.statuses.filter((s) => s.status === 'backoff').map((s) => s.delay)).toEqual([125, 250, 500])
   })
   it('honours the configured base, factor and cap', async () => {
@@ -280,7 +239,7 @@ describe('reconnect policy', () => {
   it('503 with Retry-After waits what the server asked', async () => {
     const { url } = feed({ total: 2, plan: [{ status: 503, retryAfter: '7' }] })
     const r = await collect({ url, mode: 'replay', runtime: fastTimers().runtime })
-    expect(r.seqs).toEqual([1, 2])
+    expect(r.sequences).toEqual([1, 2])
     expect(r.statuses.find((s) => s.status === 'backoff')).toMatchObject({ delay: 7000, reason: 'http' })
   })
   it('429 with an HTTP-date Retry-After, capped', async () => {
@@ -322,7 +281,7 @@ describe('reconnect policy', () => {
       },
     })
     expect(r.error).toBeUndefined()
-    expect(r.seqs).toEqual([1, 2, 3])
+    expect(r.sequences).toEqual([1, 2, 3])
     expect(refreshes).toBe(1)
     expect(server.log(sid).map((x) => x.headers.authorization)).toEqual(['Bearer stale', 'Bearer fresh'])
     expect(r.statuses.map((s) => s.status)).toContain('refreshing-auth')
@@ -351,7 +310,7 @@ describe('heartbeats', () => {
   it('a stalled connection is dropped after heartbeatTimeout and resumed', async () => {
     const { url, sid } = feed({ total: 6, plan: [{ events: 3, then: 'stall' }] })
     const r = await collect({ url, mode: 'replay', heartbeatTimeout: 150, backoff: { baseDelay: 0 } })
-    expect(r.seqs).toEqual(range(1, 6))
+    expect(r.sequences).toEqual(range(1, 6))
     expect(r.statuses.find((s) => s.status === 'backoff')?.reason).toBe('starved')
     expect(server.log(sid)[1]?.headers['last-event-id']).toBe('3')
   })
@@ -364,7 +323,7 @@ describe('heartbeats', () => {
       return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
     }
     const r = await collect({ url: 'http://127.0.0.1:9/silent', fetch: silentThenFine, mode: 'replay', heartbeatTimeout: 100, backoff: { baseDelay: 0 } })
-    expect(r.seqs).toEqual([1])
+    expect(r.sequences).toEqual([1])
     expect(r.statuses.find((s) => s.status === 'backoff')?.reason).toBe('starved')
   })
   it('comments count as liveness: a quiet stream with heartbeats is not dropped', async () => {
@@ -476,7 +435,7 @@ describe('bad input', () => {
     const fakeFetch: typeof fetch = async () =>
       new Response(`id: 1\ndata: ok\n\nid: 2\ndata: ${'x'.repeat(5000)}\n\n`, { headers: { 'content-type': 'text/event-stream' } })
     const r = await collect({ url: 'http://127.0.0.1:9/big', fetch: fakeFetch, maxEventSize: 1024 })
-    expect(r.seqs).toEqual([1])
+    expect(r.sequences).toEqual([1])
     expect(r.error).toBeInstanceOf(EventTooLargeError)
     expect(r.error).toMatchObject({ code: 'event-too-large', limit: 1024 })
   })
@@ -494,7 +453,7 @@ describe('bad input', () => {
   it('garbage lines are ignored as the SSE spec says', async () => {
     const { url } = feed({ total: 2, plan: [{ garbage: 'this is not sse\nfoo: bar\n\n' }] })
     const r = await collect({ url, mode: 'replay' })
-    expect(r.seqs).toEqual([1, 2])
+    expect(r.sequences).toEqual([1, 2])
   })
   it('a corrupt stored checkpoint stops the subscription with a StoreError and is left as it was', async () => {
     const { url, sid } = feed({ total: 2 })
@@ -524,7 +483,7 @@ describe('bad input', () => {
     const { url: url2 } = feed({ total: 5 })
     const lenient = await collect({ url: url2, store: failing, onStoreError: 'report', mode: 'replay' })
     expect(lenient.error).toBeUndefined()
-    expect(lenient.seqs).toEqual(range(1, 5))
+    expect(lenient.sequences).toEqual(range(1, 5))
     expect(lenient.notices.some((n) => n.kind === 'store-error')).toBe(true)
   })
   it('rejects invalid options with exact messages before any request', () => {
@@ -597,7 +556,7 @@ describe('at-least-once under a flaky network (many drops)', () => {
     const { url } = feed({ total: 100, plan })
     const store = new MemoryStore()
     const r = await collect({ url, store, mode: 'replay', runtime: fastTimers().runtime })
-    expect(r.seqs).toEqual(range(1, 100))
+    expect(r.sequences).toEqual(range(1, 100))
     await r.sub.flush()
     const saved = (await store.get(r.sub.key)) as Checkpoint
     expect(saved.sequence).toBe(100)

@@ -5,23 +5,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Log, LogLevel, Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CaseResult, checkpointStoreContract } from '../../src/testing/index.js'
+import { type CaseResult, checkpointStoreContract, createContractRunner } from '../../src/testing/index.js'
 import { acrossLifetimes } from '../scenarios/scenarios.js'
 import { type SSEServer, startSSEServer } from '../server/sse-server.js'
 import { bundleWorker } from './bundle.js'
 
-/** The case names the suite registers, computed here from the source, to compare with the Worker's. */
+/** The case names the suite registers, computed here from the source, to compare with the host's. */
 function expectedCases(name: string): string[] {
-  const names: string[] = []
-  let prefix = ''
-  checkpointStoreContract(name, () => ({ store: undefined as never }), {
-    describe: (title, body) => {
-      prefix = title
-      body()
-    },
-    it: (title) => void names.push(`${prefix} > ${title}`),
-  })
-  return names
+  const runner = createContractRunner()
+  checkpointStoreContract(name, () => ({ store: undefined as never }), runner)
+  return runner.names()
 }
 
 /**
