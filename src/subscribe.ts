@@ -3,7 +3,7 @@ import type { Checkpoint } from './checkpoint/contract.js'
 import { resumeKey } from './checkpoint/resume-key.js'
 import { EventChannel } from './delivery/channel.js'
 import type { DeliveredEvent } from './delivery/event.js'
-import type { ResumableSSEError, StoreError } from './errors.js'
+import { ConfigError, type ResumableSSEError, type StoreError } from './errors.js'
 import { resolveConfig, type ResolvedConfig } from './config.js'
 import { Supervisor } from './supervisor/run.js'
 import type { MachineState } from './supervisor/machine.js'
@@ -202,7 +202,7 @@ class ResumableSubscription implements Subscription {
   }
 
   async forEach(handler: Handler): Promise<void> {
-    if (typeof handler !== 'function') throw new TypeError('Expected `handler` to be a function')
+    if (typeof handler !== 'function') throw new ConfigError('Expected `handler` to be a function')
     this.#claim('forEach')
     for (;;) {
       const event = this.#channel.shift() ?? (await this.#channel.pull()).value
@@ -222,7 +222,7 @@ class ResumableSubscription implements Subscription {
   }
 
   #claim(how: string): void {
-    if (this.#consumed) throw new TypeError(`A subscription has one consumer; it is already consumed (${how})`)
+    if (this.#consumed) throw new ConfigError(`A subscription has one consumer; it is already consumed (${how})`)
     this.#consumed = true
   }
 

@@ -538,7 +538,7 @@ describe('handler form', () => {
   it('a subscription has one consumer', () => {
     const sub = subscribe({ url: 'http://127.0.0.1:9/', signal: AbortSignal.abort() })
     sub[Symbol.asyncIterator]()
-    expect(() => sub[Symbol.asyncIterator]()).toThrow(TypeError)
+    expect(() => sub[Symbol.asyncIterator]()).toThrow(ConfigError)
   })
   it('status listeners see every change', async () => {
     const { url } = feed({ total: 1 })
