@@ -8,6 +8,7 @@ import {
   toStoreError,
 } from './contract.js'
 import { KeyedMutex } from './keyed-mutex.js'
+import { ConfigError } from '../errors.js'
 
 /**
  * The part of a Workers KV binding (`env.MY_KV`) this store uses. Declared here so that users need no
@@ -74,7 +75,7 @@ export class KVNamespaceStore implements CheckpointStore {
   constructor(namespace: KVNamespaceLike, options: KVNamespaceStoreOptions = {}) {
     const interval = options.minWriteInterval ?? 1000
     if (!Number.isFinite(interval) || interval < 0) {
-      throw new TypeError(`Expected \`minWriteInterval\` to be a non-negative number of milliseconds, got ${String(interval)}`)
+      throw new ConfigError(`Expected \`minWriteInterval\` to be a non-negative number of milliseconds, got ${String(interval)}`)
     }
     this.#kv = namespace
     this.#interval = interval
