@@ -20,7 +20,8 @@ afterAll(async () => {
 })
 
 describe('the packed tarball', () => {
-  it('holds the build and the README, and nothing from the sources or tests', () => {
+  it('holds the build, the README and the LICENSE, and nothing from the sources or tests', () => {
+    expect(packed.files).toContain('LICENSE')
     const pkg = ['package.json', 'README.md', 'LICENSE']
     for (const file of packed.files) {
       expect(file.startsWith('dist/') || pkg.includes(file), `unexpected file in tarball: ${file}`).toBe(true)
