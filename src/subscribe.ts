@@ -22,6 +22,24 @@ export function subscribe(options: SubscribeOptions): Subscription {
 type StatusListener = (event: StatusEvent) => void
 
 /**
+ * Calls a user callback so that its exception cannot unwind through the supervisor. The exception is
+ * reported the way EventTarget reports a listener's: `reportError` where the runtime has it (browsers,
+ * Deno, Workers), else rethrown on its own microtask, where the runtime treats it as uncaught.
+ */
+function callUser<T>(callback: (value: T) => void, value: T): void {
+  try {
+    callback(value)
+  } catch (error) {
+    const report = (globalThis as { reportError?: (error: unknown) => void }).reportError
+    if (typeof report === 'function') report(error)
+    else
+      queueMicrotask(() => {
+        throw error
+      })
+  }
+}
+
+/**
  * The resume key of a subscription without an explicit `key`. A dialect that builds the request
  * itself (aviso: event type and filter) adds its `identity` to the dialect field, so two aviso feeds on
  * one server never share a checkpoint.
@@ -48,6 +66,8 @@ class ResumableSubscription implements Subscription {
   /** The event the consumer holds: committed when it asks for the next one. */
   #held: DeliveredEvent | undefined
   #consumed = false
+  /** Settles when the pending slow-path next() does; later calls queue behind it. */
+  #waiting: Promise<void> | undefined
   #closing: Promise<void> | undefined
   #finished: Promise<void>
   #finish!: () => void
@@ -96,7 +116,8 @@ class ResumableSubscription implements Subscription {
       else if (config.from !== undefined) start = config.from
       else start = await config.store.get(this.key)
     } catch (error) {
-      this.#failBeforeStart(toStoreError(error, 'get'))
+      // Closed while the read was in flight: the subscription already ended; nothing more to report.
+      if (!this.#closing) this.#failBeforeStart(toStoreError(error, 'get'))
       return
     }
     if (this.#closing) return
@@ -152,10 +173,10 @@ class ResumableSubscription implements Subscription {
 
   #setStatus(change: StatusChange): void {
     this.#status = change.status
-    this.#config.onStatus?.(change)
+    if (this.#config.onStatus) callUser(this.#config.onStatus, change)
     if (this.#listeners.size > 0) {
       const event: StatusEvent = { type: 'status', detail: change }
-      for (const listener of this.#listeners) listener(event)
+      for (const listener of this.#listeners) callUser(listener, event)
     }
   }
 
@@ -175,6 +196,9 @@ class ResumableSubscription implements Subscription {
   }
 
   #next(): Promise<IteratorResult<SSEEvent>> {
+    // A next() called while the previous one is still waiting runs after it: asking for the next
+    // event is what commits the previous one, so calls must not overtake each other.
+    if (this.#waiting) return this.#waiting.then(() => this.#next())
     this.#commitHeld()
     // Fast path without an extra await: on a busy stream the buffer is rarely empty, and every
     // promise hop per event shows up in throughput.
@@ -183,11 +207,27 @@ class ResumableSubscription implements Subscription {
       this.#held = ready
       return Promise.resolve({ value: ready, done: false })
     }
-    return this.#channel.pull().then(async (result) => {
-      if (!result.done) this.#held = result.value
-      else await this.#settleCheckpoint()
-      return result
+    const waiting = this.#channel.pull().then(
+      async (result) => {
+        if (!result.done) this.#held = result.value
+        else await this.#settleCheckpoint()
+        return result
+      },
+      async (error: unknown) => {
+        // A fatal error: make what the consumer finished durable before it hears about it.
+        await this.#settleCheckpoint().catch(() => {})
+        throw error
+      },
+    )
+    const settled = waiting.then(
+      () => {},
+      () => {},
+    )
+    this.#waiting = settled
+    void settled.then(() => {
+      if (this.#waiting === settled) this.#waiting = undefined
     })
+    return waiting
   }
 
   [Symbol.asyncIterator](): AsyncIterator<SSEEvent> {
@@ -205,7 +245,15 @@ class ResumableSubscription implements Subscription {
     if (typeof handler !== 'function') throw new ConfigError('Expected `handler` to be a function')
     this.#claim('forEach')
     for (;;) {
-      const event = this.#channel.shift() ?? (await this.#channel.pull()).value
+      let event = this.#channel.shift()
+      if (event === undefined) {
+        try {
+          event = (await this.#channel.pull()).value
+        } catch (error) {
+          await this.#settleCheckpoint().catch(() => {})
+          throw error
+        }
+      }
       if (event === undefined) return this.#settleCheckpoint()
       try {
         // Await only what is awaitable: a synchronous handler should not pay a microtask per event.

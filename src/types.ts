@@ -12,7 +12,10 @@ export interface SSEEvent {
   readonly data: string
   /** The SSE `id:` field as sent, when there was one. */
   readonly id: string | undefined
-  /** Strictly increasing along the stream; what dedupe and the checkpoint are ordered by. */
+  /**
+   * Increasing along the stream; what dedupe and the checkpoint are ordered by. An event without an
+   * SSE id carries the previous event's sequence (it cannot be resumed from, so it is never committed).
+   */
   readonly sequence: number
   /** The dialect's resume token after this event. */
   readonly cursor: string
@@ -88,7 +91,10 @@ export interface BackoffOptions {
 export type StartPosition =
   /** Resume after this checkpoint. */
   | Checkpoint
-  /** Ignore the store and take what the server sends first (for Last-Event-ID: no header). */
+  /**
+   * Ignore the store for where to start: take what the server sends first (Last-Event-ID: no
+   * header). Commits at or below the stored checkpoint still do not move it; delete the key to reset.
+   */
   | 'start'
 
 export interface SubscribeOptions {
@@ -121,7 +127,10 @@ export interface SubscribeOptions {
   maxRetries?: number
   /** No byte (comments count) for this long → drop the connection and reconnect. `false` disables. @default 60000 */
   heartbeatTimeout?: number | false
-  /** Largest event accepted, bytes of its wire form. @default 1048576 (1 MiB) */
+  /**
+   * Largest event accepted, in characters (UTF-16 code units) of its data; a larger one is an
+   * `event-too-large` error, found before it is buffered whole. @default 1048576 (1 Mi)
+   */
   maxEventSize?: number
   /** Called once after a 401; the next attempt must succeed or the subscription fails with `auth`. */
   refreshAuth?: (context: { status: number; signal: AbortSignal }) => MaybePromise<void>

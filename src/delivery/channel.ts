@@ -10,7 +10,8 @@ export class EventChannel {
   #buffer: DeliveredEvent[] = []
   #head = 0
   #waiter: { resolve(result: IteratorResult<DeliveredEvent>): void; reject(error: unknown): void } | undefined
-  #roomWaiter: (() => void) | undefined
+  /** Producers waiting for room (an aborted attempt may still be among them when the next starts). */
+  #roomWaiters: Array<() => void> = []
   #ended = false
   #error: unknown
   #errorThrown = false
@@ -46,7 +47,7 @@ export class EventChannel {
   waitForRoom(): Promise<void> {
     if (!this.isFull() || this.#ended) return Promise.resolve()
     return new Promise((resolve) => {
-      this.#roomWaiter = resolve
+      this.#roomWaiters.push(resolve)
     })
   }
 
@@ -80,7 +81,7 @@ export class EventChannel {
       this.#buffer = this.#buffer.slice(this.#head)
       this.#head = 0
     }
-    if (this.#roomWaiter && !this.isFull()) this.#wakeProducer()
+    if (this.#roomWaiters.length > 0 && !this.isFull()) this.#wakeProducer()
     return event
   }
 
@@ -107,10 +108,9 @@ export class EventChannel {
   }
 
   #wakeProducer(): void {
-    const wake = this.#roomWaiter
-    if (wake) {
-      this.#roomWaiter = undefined
-      wake()
-    }
+    if (this.#roomWaiters.length === 0) return
+    const waiters = this.#roomWaiters
+    this.#roomWaiters = []
+    for (const wake of waiters) wake()
   }
 }

@@ -44,9 +44,17 @@ export function lastEventId(options: LastEventIdOptions = {}): Dialect {
 
 class LastEventIdSession implements DialectSession {
   #sequence: number
+  /**
+   * Once a stream has shown an opaque id, every id is numbered locally, digits or not: an opaque id
+   * that happens to be all digits ("0815" among hex ids) must not be read as a sequence, or dedupe
+   * would drop it and everything after it. A checkpoint whose cursor is not its own sequence was
+   * numbered locally, so a resumed session starts in that mode.
+   */
+  #opaque: boolean
 
   constructor(position: Checkpoint | undefined) {
     this.#sequence = position?.sequence ?? 0
+    this.#opaque = position !== undefined && position.cursor !== '' && !(isNumericId(position.cursor) && Number(position.cursor) === position.sequence)
   }
 
   frame(frame: Frame, sink: DialectSink): void {
@@ -56,9 +64,10 @@ class LastEventIdSession implements DialectSession {
       sink.deliverUnpositioned(type, frame.data)
       return
     }
-    // Ids lower than what we hold pass through with their own number: the supervisor's dedupe drops
-    // them as replays. Opaque ids always move forward locally.
-    this.#sequence = isNumericId(id) ? Number(id) : this.#sequence + 1
+    // Numeric ids lower than what we hold pass through with their own number: the supervisor's dedupe
+    // drops them as replays. Opaque ids always move forward locally.
+    if (!this.#opaque && !isNumericId(id)) this.#opaque = true
+    this.#sequence = this.#opaque ? this.#sequence + 1 : Number(id)
     sink.deliver(type, frame.data, id, this.#sequence, id)
   }
 }

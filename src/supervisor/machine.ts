@@ -215,9 +215,19 @@ function retry(
   const failed = { ...state, attempt: state.attempt + 1 }
   if (state.offline) return pause(failed, 'offline')
   if (state.hidden && config.pauseWhenHidden) return pause(failed, 'hidden')
-  const policy = state.retryBase === undefined ? config : { ...config, baseDelay: state.retryBase }
-  const delay = retryAfter !== undefined ? Math.min(retryAfter, config.maxRetryAfter) : fullJitter(state.attempt, policy, unit)
+  const delay = retryAfter !== undefined ? Math.min(retryAfter, config.maxRetryAfter) : fullJitter(state.attempt, policyFor(state, config), unit)
   return backoff(failed, delay, reason)
+}
+
+/**
+ * The server's `retry:` is the first window; later failures in a row grow from the larger of it and
+ * our own base, so a `retry: 0` (common: "come back at once after I close") cannot turn a failing
+ * server into a reconnect loop with no delay at all.
+ */
+function policyFor(state: MachineState, config: MachineConfig): BackoffPolicy {
+  if (state.retryBase === undefined) return config
+  if (state.attempt === 0) return { ...config, baseDelay: state.retryBase }
+  return { ...config, baseDelay: Math.max(state.retryBase, config.baseDelay) }
 }
 
 function onHttp(state: MachineState, error: HttpError, retryAfter: number | undefined, config: MachineConfig, unit: number): Transition {

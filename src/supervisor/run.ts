@@ -70,8 +70,10 @@ export class Supervisor {
     if (previous.status === 'closed') return
     const { state, command } = step(previous, input, this.#options.machine, this.#options.runtime.random())
     this.#state = state
-    if (state.status !== previous.status || state.delay !== previous.delay) this.#reportStatus(previous, state)
+    // Act first, then tell: user code runs in the status report, and whatever it does (throw, close)
+    // must find the command already under way rather than a state with nothing behind it.
     this.#perform(command)
+    if (state.status !== previous.status || state.delay !== previous.delay) this.#reportStatus(previous, state)
   }
 
   #reportStatus(previous: MachineState, state: MachineState): void {

@@ -49,9 +49,18 @@ export async function runAttempt(request: Request, controller: AbortController, 
 
 async function attempt(request: Request, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptOutcome> {
   let response: Response
+  const pending = options.runtime.fetch(request)
   try {
-    response = await options.runtime.fetch(request)
+    // Raced against our own signal: a fetch (a polyfill, a user's wrapper) that ignores the signal
+    // must not keep a closed or starved attempt waiting.
+    response = await untilAborted(pending, controller.signal)
   } catch {
+    // A response that still arrives after we gave up on it is cancelled, releasing its connection.
+    if (controller.signal.aborted) pending.then((late) => late.body?.cancel().catch(() => {}), () => {})
+    return interrupted(controller, liveness)
+  }
+  if (controller.signal.aborted) {
+    void response.body?.cancel().catch(() => {})
     return interrupted(controller, liveness)
   }
   liveness.touch()
@@ -71,11 +80,37 @@ async function attempt(request: Request, controller: AbortController, liveness: 
     void response.body?.cancel().catch(() => {})
     return { type: 'failed', error: new ProtocolError(`Expected content type text/event-stream, got ${contentType ? `"${contentType}"` : 'none'}`) }
   }
-  if (response.body === null) return { type: 'ended', reason: 'eof' }
-
   options.session.accepted?.(response.headers)
   options.onOpen()
+  // A 200 without a body is an empty stream: it ends like one (cleanly in replay mode).
+  if (response.body === null) return endOfBody(options.session, options.mode)
   return readBody(response.body, controller, liveness, options)
+}
+
+/** What the end of a body means when no frame said: the dialect decides, else the mode. */
+function endOfBody(session: DialectSession, mode: 'live' | 'replay'): AttemptOutcome {
+  const ending = session.ended?.() ?? (mode === 'replay' ? 'done' : 'reconnect')
+  if (typeof ending === 'number') return { type: 'closing', reconnect: ending }
+  return ending === 'done' ? { type: 'finished' } : { type: 'ended', reason: 'eof' }
+}
+
+/** Settles like `promise`, or rejects once `signal` aborts, whichever comes first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
 }
 
 async function readBody(body: ReadableStream<Uint8Array>, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptOutcome> {
@@ -113,34 +148,50 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
       // outgrowing the limit is fatal.
       if (error.type === 'max-buffer-size-exceeded') outcome ??= { type: 'failed', error: new EventTooLargeError(maxEventSize) }
     },
-    maxBufferSize: maxEventSize,
+    // The parser's buffer also holds the unfinished line's field name ("data: "), so give it that much
+    // slack; the exact limit is the check on `frame.data.length` above, wherever the chunks split.
+    maxBufferSize: maxEventSize + 16,
   })
 
   const reader = body.getReader()
+  // Cancel the body ourselves on abort: a body that does not follow the fetch's signal (a custom
+  // fetch, a polyfill) would otherwise keep a closed or starved attempt reading forever.
+  const cancel = () => void reader.cancel().catch(() => {})
+  controller.signal.addEventListener('abort', cancel, { once: true })
   const decoder = new TextDecoder()
+  // A line may end in a bare CR; the parser holds a trailing CR back in case an LF follows.
+  let endsWithCR = false
   try {
     for (;;) {
+      if (controller.signal.aborted) return interrupted(controller, liveness)
       let chunk: ReadableStreamReadResult<Uint8Array>
       try {
         chunk = await reader.read()
       } catch {
         return interrupted(controller, liveness)
       }
+      if (controller.signal.aborted) return interrupted(controller, liveness)
       if (chunk.done) {
-        parser.feed(decoder.decode())
-        if (outcome) return outcome
-        const ending = session.ended?.() ?? (options.mode === 'replay' ? 'done' : 'reconnect')
-        if (typeof ending === 'number') return { type: 'closing', reconnect: ending }
-        return ending === 'done' ? { type: 'finished' } : { type: 'ended', reason: 'eof' }
+        // At the end no LF can follow, so a held-back CR is a line end: complete it (CR LF is one line
+        // end, so this never adds a blank line the server did not send).
+        parser.feed(decoder.decode() + (endsWithCR ? '\n' : ''))
+        return outcome ?? endOfBody(session, options.mode)
       }
       liveness.touch()
-      parser.feed(decoder.decode(chunk.value, { stream: true }))
+      const text = decoder.decode(chunk.value, { stream: true })
+      if (text.length > 0) endsWithCR = text.charCodeAt(text.length - 1) === 13
+      parser.feed(text)
       if (outcome) return outcome
-      if (options.isFull()) await options.waitForRoom()
-      if (controller.signal.aborted) return interrupted(controller, liveness)
+      if (options.isFull()) {
+        // Waiting on our own consumer is not the server going quiet: no starvation clock meanwhile.
+        liveness.pause()
+        await untilAborted(options.waitForRoom(), controller.signal).catch(() => {})
+        liveness.resume()
+      }
     }
   } finally {
-    reader.cancel().catch(() => {})
+    controller.signal.removeEventListener('abort', cancel)
+    cancel()
   }
 }
 
@@ -170,6 +221,17 @@ class Liveness {
 
   touch(): void {
     this.#lastByteAt = this.runtime.now()
+  }
+
+  /** Stops the clock (while we, not the server, are the reason no bytes are read). */
+  pause(): void {
+    this.stop()
+  }
+
+  /** Restarts the clock from now. */
+  resume(): void {
+    this.touch()
+    if (this.timeout !== false && this.#timer === undefined && !this.starved) this.#timer = this.runtime.setTimeout(this.#check, this.timeout)
   }
 
   stop(): void {

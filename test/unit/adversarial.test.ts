@@ -3,7 +3,7 @@
  * failures, backpressure and state-machine corners. Tests marked `it.fails` reproduce a bug described
  * in the `// BUG:` comment above them; flip them to `it` once it is fixed.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import {
   type Checkpoint,
   type CheckpointStore,
@@ -95,13 +95,13 @@ describe('wire: what the network does to bytes', () => {
     expect(r.events.map((e) => [e.id, e.data])).toEqual([['1', 'a\nb'], ['2', 'c']])
   })
 
-  // BUG: src/wire/attempt.ts:129-131 — at the end of the body the parser is fed only `decoder.decode()`;
+  // Regression (was a bug, now fixed): src/wire/attempt.ts:129-131 — at the end of the body the parser is fed only `decoder.decode()`;
   // eventsource-parser holds a trailing '\r' back (it may be the first half of '\r\n'), so a stream using
   // bare-CR line endings (legal SSE) whose last chunk ends in the event's blank line never dispatches
   // that event. In replay mode the subscription then ends 'done' without it: the event is lost.
   // Fix: remember whether the last decoded text ended in '\r' and, at EOF, `parser.feed('\n')` (CR LF is
   // one line end, so this can never add a blank line that was not sent).
-  it.fails('the last event of a stream with bare-CR line endings is delivered when the body ends', async () => {
+  it('the last event of a stream with bare-CR line endings is delivered when the body ends', async () => {
     const r = await consume({ url: URL_, fetch: async () => sse(body(['id: 1\rdata: a\r\rid: 2\rdata: b\r\r'])), mode: 'replay' })
     expect(r.sequences).toEqual([1, 2])
   })
@@ -133,27 +133,30 @@ describe('wire: what the network does to bytes', () => {
     expect(r.events[0]?.data).toHaveLength(100)
   })
 
-  // BUG: src/wire/attempt.ts:116 — `maxBufferSize: maxEventSize` bounds the parser's *buffer*, which
+  // Regression (was a bug, now fixed): src/wire/attempt.ts:116 — `maxBufferSize: maxEventSize` bounds the parser's *buffer*, which
   // holds the incomplete line including its `data: ` prefix, while attempt.ts:102 bounds the event's
   // data. An event of exactly maxEventSize characters is accepted whole but rejected when the network
   // splits it a few characters before its line end (buffer = 6 + data > limit). Whether an event is
   // accepted must not depend on TCP segmentation. Fix: give the parser slack for one field prefix and a
   // held CR — `maxBufferSize: maxEventSize + 8` — and keep the exact check on `frame.data.length`.
-  it.fails('whether an event at the size limit is accepted does not depend on where the network splits it', async () => {
+  it('whether an event at the size limit is accepted does not depend on where the network splits it', async () => {
     const chunks = [`id: 1\ndata: ${'x'.repeat(98)}`, 'xx\n\n']
     const r = await consume({ url: URL_, fetch: async () => sse(body(chunks)), maxEventSize: 100, mode: 'replay' })
     expect(r.error).toBeUndefined()
     expect(r.events[0]?.data).toHaveLength(100)
   })
 
-  // BUG (code or docs): src/types.ts:124 and the README promise "Largest event accepted, bytes of its
+  // Regression (was a bug, now fixed; code or docs): src/types.ts:124 and the README promise "Largest event accepted, bytes of its
   // wire form", but src/wire/attempt.ts:102 and the parser's maxBufferSize count UTF-16 code units of
   // the data, so 60 'é' (120 bytes) pass a 100-byte limit and CJK text passes at a third of the size.
   // Fix: either say "characters of its data" in types.ts/README, or count bytes (the chunk's byteLength
   // for the buffered part; `TextEncoder().encode(frame.data).length` only when data.length > limit / 3).
-  it.fails('maxEventSize counts bytes, as documented', async () => {
-    const r = await consume({ url: URL_, fetch: async () => sse(body([`id: 1\ndata: ${'é'.repeat(60)}\n\n`])), maxEventSize: 100, mode: 'replay' })
-    expect(r.error).toBeInstanceOf(EventTooLargeError)
+  // Resolved by documenting the count: maxEventSize is characters (UTF-16 code units) of the data.
+  it('maxEventSize counts characters of the data, as documented', async () => {
+    const fits = await consume({ url: URL_, fetch: async () => sse(body([`id: 1\ndata: ${'é'.repeat(100)}\n\n`])), maxEventSize: 100, mode: 'replay' })
+    expect(fits.error).toBeUndefined()
+    const over = await consume({ url: URL_, fetch: async () => sse(body([`id: 1\ndata: ${'é'.repeat(101)}\n\n`])), maxEventSize: 100, mode: 'replay' })
+    expect(over.error).toBeInstanceOf(EventTooLargeError)
   })
 
   it('a huge error body is read only up to its first 4 KiB, then the retry proceeds', async () => {
@@ -180,13 +183,13 @@ describe('wire: what the network does to bytes', () => {
     expect(r.statuses.find((s) => s.status === 'backoff')).toMatchObject({ reason: 'http', delay: 0 })
   })
 
-  // BUG: src/wire/attempt.ts:74 — a 200 event stream whose Response has no body (`body === null`, e.g.
+  // Regression (was a bug, now fixed): src/wire/attempt.ts:74 — a 200 event stream whose Response has no body (`body === null`, e.g.
   // `new Response(null)` from a service binding or a HEAD-like handler) is reported as `ended: eof`
   // *before* `onOpen`, so in replay mode it is a failure that backs off and retries (here until
   // retries-exhausted), while the same response with an empty body ends the replay cleanly. Fix: treat it
   // like an empty body — move the null check after `onOpen()` and return
   // `{ type: options.mode === 'replay' ? 'finished' : 'ended', ... }` via the same `session.ended?.()` logic.
-  it.fails('a 200 event stream with no body at all ends a replay like an empty body does', async () => {
+  it('a 200 event stream with no body at all ends a replay like an empty body does', async () => {
     const empty = await consume({ url: URL_, fetch: async () => sse(body([])), mode: 'replay', maxRetries: 1, runtime: fastTimers().runtime })
     expect(empty.error).toBeUndefined()
     const none = await consume({ url: URL_, fetch: async () => sse(null), mode: 'replay', maxRetries: 1, runtime: fastTimers().runtime })
@@ -195,7 +198,7 @@ describe('wire: what the network does to bytes', () => {
 })
 
 describe('at-least-once: nothing finished is lost, nothing new is dropped', () => {
-  // BUG: src/dialects/last-event-id.ts:379 — an id is "numeric" if it is all digits, even in a stream
+  // Regression (was a bug, now fixed): src/dialects/last-event-id.ts:379 — an id is "numeric" if it is all digits, even in a stream
   // of opaque ids. Hex or base-36 ids (hashes, short UUIDs) are all digits now and then (a 7-char hex id
   // is all digits ~4% of the time): '7302' jumps the local sequence to 7302, and a later all-digit id
   // below it ('0815') is judged a replay by the Sequencer (src/delivery/sequencer.ts:421) and silently
@@ -204,7 +207,7 @@ describe('at-least-once: nothing finished is lost, nothing new is dropped', () =
   // with only 'duplicate' notices. Fix: latch the mode per subscription —
   // once an opaque id was seen (or the resume cursor is not numeric), number every id locally
   // (`this.#opaque ||= !isNumericId(id)` in the session, seeded from `position.cursor`).
-  it.fails('a stream of opaque hex ids delivers every event, even ids that happen to be all digits', async () => {
+  it('a stream of opaque hex ids delivers every event, even ids that happen to be all digits', async () => {
     const ids = ['a1f3', '7302', 'c9e1', '0815', 'ffee']
     const frames = ids.map((id) => `id: ${id}\ndata: ${id}\n\n`).join('')
     const r = await consume({ url: URL_, fetch: async () => sse(body([frames])), mode: 'replay' })
@@ -228,7 +231,7 @@ describe('at-least-once: nothing finished is lost, nothing new is dropped', () =
     expect(f.seen).toEqual([null, '5'])
   })
 
-  // BUG: src/subscribe.ts:186-190 — when the channel ends with an error, `#next` rethrows without
+  // Regression (was a bug, now fixed): src/subscribe.ts:186-190 — when the channel ends with an error, `#next` rethrows without
   // `#settleCheckpoint()`, so the commit of the event the consumer finished last (committed by this very
   // next() call) still sits behind the commitInterval timer when the error reaches the consumer: a
   // consumer that resubscribes at once on the same store (the usual "restart on fatal" loop) is
@@ -236,7 +239,7 @@ describe('at-least-once: nothing finished is lost, nothing new is dropped', () =
   // (line 188) and close() flush; the error path should too. Same in forEach (line 208). Fix:
   //   return this.#channel.pull().then(async (r) => { ... }, async (error) => {
   //     await this.#settleCheckpoint().catch(() => {}); throw error })
-  it.fails('when a fatal error reaches the consumer, the events it finished are already durable', async () => {
+  it('when a fatal error reaches the consumer, the events it finished are already durable', async () => {
     const store = new MemoryStore()
     // One chunk: the three events are still buffered when the error ends the channel.
     const frames = [`id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\ndata: ${'x'.repeat(200)}\n\n`]
@@ -330,12 +333,12 @@ describe('cancellation at awkward moments', () => {
     expect(statuses.map((s) => s.status)).toEqual(['closed'])
   })
 
-  // BUG: src/subscribe.ts:98-100 — `#start` checks `#closing` only after a successful store.get; when
+  // Regression (was a bug, now fixed): src/subscribe.ts:98-100 — `#start` checks `#closing` only after a successful store.get; when
   // the read fails after close()/abort, `#failBeforeStart` still runs and announces a second 'closed'
   // (previous 'closed', reason 'error'), so a listener that reacts to closed (reconnect UI, metrics,
   // "subscription failed" alerts) fires twice and reports an error for a subscription the user closed.
   // Fix: `} catch (error) { if (!this.#closing) this.#failBeforeStart(...); return }`.
-  it.fails('close() while the store read later fails: still exactly one closed status, reason aborted', async () => {
+  it('close() while the store read later fails: still exactly one closed status, reason aborted', async () => {
     let rejectGet!: (error: unknown) => void
     const store: CheckpointStore = { get: () => new Promise((_, reject) => (rejectGet = reject)), put: async () => {}, delete: async () => {} }
     const statuses: StatusChange[] = []
@@ -370,14 +373,14 @@ describe('cancellation at awkward moments', () => {
     expect(await iterator.next()).toEqual({ value: undefined, done: true })
   })
 
-  // BUG: src/wire/attempt.ts:53-78 and 119-128 — the attempt never checks the signal between fetch
+  // Regression (was a bug, now fixed): src/wire/attempt.ts:53-78 and 119-128 — the attempt never checks the signal between fetch
   // resolving and reading the body, and a pending `reader.read()` is only ended by the fetch implementation
   // propagating the abort into the body. With a `fetch` whose body does not observe the request's signal
   // (a user-supplied fetch, a polyfill, a service binding returning its own stream) a response that
   // arrives after close() is read forever and its body (socket) is never cancelled. Fix: in readBody,
   // `if (controller.signal.aborted) return interrupted(...)` before the loop and
   // `controller.signal.addEventListener('abort', () => void reader.cancel().catch(() => {}), { once: true })`.
-  it.fails('a response that arrives after close() is cancelled, not read', async () => {
+  it('a response that arrives after close() is cancelled, not read', async () => {
     let answer!: (response: Response) => void
     let cancelled = false
     const sub = subscribe({ url: URL_, fetch: () => new Promise<Response>((resolve) => (answer = resolve)), heartbeatTimeout: false })
@@ -387,11 +390,11 @@ describe('cancellation at awkward moments', () => {
     await vi.waitFor(() => expect(cancelled).toBe(true), { timeout: 300 })
   })
 
-  // BUG: same root cause as above (src/wire/attempt.ts:125). Liveness (attempt.ts:186) aborts the
+  // Regression (was a bug, now fixed): same root cause as above (src/wire/attempt.ts:125). Liveness (attempt.ts:186) aborts the
   // controller on starvation, but the read only ends if the fetch implementation turns that abort into a
   // body error. With a body that does not, the subscription stays 'open' forever with no timer and no
   // new connection: heartbeat detection — the promise for a silent server — silently does nothing.
-  it.fails('heartbeat starvation recovers even when the body does not observe the abort signal', async () => {
+  it('heartbeat starvation recovers even when the body does not observe the abort signal', async () => {
     const f = scripted([() => sse(body(['id: 1\ndata: a\n\n'], { hold: true })), () => sse(body(['id: 2\ndata: b\n\n']))])
     const sub = subscribe({ url: URL_, fetch: f.fetch, heartbeatTimeout: 50, backoff: { baseDelay: 0 }, mode: 'replay' })
     const seen: number[] = []
@@ -404,14 +407,14 @@ describe('cancellation at awkward moments', () => {
     expect(seen).toEqual([1, 2])
   })
 
-  // BUG: src/delivery/channel.ts:351-354 — the channel has one `#waiter` slot, and `#next`
+  // Regression (was a bug, now fixed): src/delivery/channel.ts:351-354 — the channel has one `#waiter` slot, and `#next`
   // (src/subscribe.ts:186) calls `pull()` for every next() made while the buffer is empty. A second
   // next() before the first settled overwrites the first waiter: that promise never settles (not even on
   // close()), and the first event goes to the *second* call. The async-iterator protocol allows queued
   // next() calls (async generators queue them; helpers that prefetch do this). Fix: queue waiters in the
   // channel (an array; `push`/`end` settle them in order), or chain each next() on the previous pending one
   // in ResumableSubscription.
-  it.fails('next() called twice without waiting: both settle, in order', async () => {
+  it('next() called twice without waiting: both settle, in order', async () => {
     const sub = subscribe({ url: URL_, fetch: async () => sse(body(['id: 1\ndata: a\n\n', 'id: 2\ndata: b\n\n'], { hold: true })), heartbeatTimeout: false })
     const iterator = sub[Symbol.asyncIterator]()
     const first = iterator.next()
@@ -466,7 +469,7 @@ describe('state machine corners', () => {
     expect(r.statuses.filter((s) => s.status === 'backoff').map((s) => s.delay)).toEqual([0, 250, 500])
   })
 
-  // BUG: src/supervisor/run.ts:305-312 — `post()` stores the new state, then calls the user's
+  // Regression (was a bug, now fixed): src/supervisor/run.ts:305-312 — `post()` stores the new state, then calls the user's
   // onStatus / status listeners (via #reportStatus) *before* `#perform(command)`. A listener that throws
   // once (a UI bug, a metrics client) unwinds out of post(): the state says 'connecting' but the connect
   // was never performed — no connection, no timer, the subscription hangs forever (and the throw escapes
@@ -474,8 +477,12 @@ describe('state machine corners', () => {
   // (`this.#perform(command)` then `#reportStatus`), and/or isolate user callbacks in
   // ResumableSubscription.#setStatus (`try { cb(change) } catch (e) { queueMicrotask(() => { throw e }) }`,
   // like EventTarget reports listener errors without breaking dispatch).
-  it.fails('a status listener that throws once does not wedge the subscription', async () => {
+  it('a status listener that throws once does not wedge the subscription', async () => {
     const timerErrors: unknown[] = []
+    // The listener's exception is reported like an EventTarget listener's (reportError); capture it.
+    const reported: unknown[] = []
+    vi.stubGlobal('reportError', (error: unknown) => reported.push(error))
+    onTestFinished(() => void vi.unstubAllGlobals())
     // Contain the listener's throw where it surfaces (the backoff timer), so only the wedge is tested.
     const runtime = {
       setTimeout: (fn: () => void, ms: number) =>
@@ -512,6 +519,7 @@ describe('state machine corners', () => {
     const outcome = await within(run, 500)
     await sub.close()
     expect(thrown).toBe(true)
+    expect(reported).toEqual([new Error('listener bug')])
     expect(outcome).not.toBe(STUCK)
     expect(seen).toEqual([1, 2])
   })
@@ -547,14 +555,14 @@ describe('backpressure', () => {
     await sub.close()
   })
 
-  // BUG: src/wire/attempt.ts:139 with Liveness (attempt.ts:157-191) — while the reader waits for room
+  // Regression (was a bug, now fixed): src/wire/attempt.ts:139 with Liveness (attempt.ts:157-191) — while the reader waits for room
   // (`await options.waitForRoom()`) nothing touches the liveness clock, so a consumer slower than
   // heartbeatTimeout makes a healthy, talking server look starved: the connection is aborted and
   // re-established (status backoff/'starved', a new request) on every slow stretch. Backpressure is our
   // choice, not the server's silence. Fix: pause liveness while waiting —
   //   if (options.isFull()) { liveness.stop(); await options.waitForRoom(); liveness.restart() }
   // (restart = touch() and re-arm the timer).
-  it.fails('a slow consumer (slower than heartbeatTimeout) is not mistaken for a silent server', async () => {
+  it('a slow consumer (slower than heartbeatTimeout) is not mistaken for a silent server', async () => {
     let n = 0
     const talking = () =>
       new ReadableStream<Uint8Array>(

@@ -51,6 +51,20 @@ describe('state machine: connecting and opening', () => {
   })
 })
 
+describe('state machine: the server retry: field', () => {
+  it('retry: 0 makes the first retry immediate but later failures still grow from our base', () => {
+    let state = step(initialState(), { type: 'start' }, config, 0.999).state
+    state = step(state, { type: 'retry-hint', ms: 0 }, config, 0.999).state
+    const delays: number[] = []
+    for (let i = 0; i < 4; i++) {
+      const t = step(state, { type: 'ended', reason: 'transport' }, config, 0.999)
+      if (t.command.type === 'wait') delays.push(t.command.ms)
+      state = step(t.state, { type: 'waited' }, config, 0.999).state
+    }
+    expect(delays).toEqual([0, 499, 999, 1998])
+  })
+})
+
 describe('state machine: connection endings', () => {
   for (const reason of ['eof', 'transport', 'starved'] as const) {
     it(`${reason} backs off with full jitter and remembers why`, () => {
