@@ -66,8 +66,9 @@ class ResumableSubscription implements Subscription {
   /** The event the consumer holds: committed when it asks for the next one. */
   #held: DeliveredEvent | undefined
   #consumed = false
-  /** Settles when the pending slow-path next() does; later calls queue behind it. */
-  #waiting: Promise<void> | undefined
+  /** The pending slow-path next(), if any; later calls queue behind it. */
+  #waiting: Promise<IteratorResult<SSEEvent>> | undefined
+  readonly #nextAfter = (): Promise<IteratorResult<SSEEvent>> => this.#next()
   #closing: Promise<void> | undefined
   #finished: Promise<void>
   #finish!: () => void
@@ -198,7 +199,7 @@ class ResumableSubscription implements Subscription {
   #next(): Promise<IteratorResult<SSEEvent>> {
     // A next() called while the previous one is still waiting runs after it: asking for the next
     // event is what commits the previous one, so calls must not overtake each other.
-    if (this.#waiting) return this.#waiting.then(() => this.#next())
+    if (this.#waiting) return this.#waiting.then(this.#nextAfter, this.#nextAfter)
     this.#commitHeld()
     // Fast path without an extra await: on a busy stream the buffer is rarely empty, and every
     // promise hop per event shows up in throughput.
@@ -207,26 +208,27 @@ class ResumableSubscription implements Subscription {
       this.#held = ready
       return Promise.resolve({ value: ready, done: false })
     }
+    // Plain callbacks, not async ones: this path runs once per event whenever the consumer is
+    // faster than the network, and each extra promise shows up in throughput.
     const waiting = this.#channel.pull().then(
-      async (result) => {
-        if (!result.done) this.#held = result.value
-        else await this.#settleCheckpoint()
-        return result
+      (result): IteratorResult<SSEEvent> | Promise<IteratorResult<SSEEvent>> => {
+        this.#waiting = undefined
+        if (!result.done) {
+          this.#held = result.value
+          return result
+        }
+        return this.#settleCheckpoint().then(() => result)
       },
-      async (error: unknown) => {
+      (error: unknown) => {
+        this.#waiting = undefined
         // A fatal error: make what the consumer finished durable before it hears about it.
-        await this.#settleCheckpoint().catch(() => {})
-        throw error
+        return this.#settleCheckpoint().then(
+          () => Promise.reject(error),
+          () => Promise.reject(error),
+        )
       },
     )
-    const settled = waiting.then(
-      () => {},
-      () => {},
-    )
-    this.#waiting = settled
-    void settled.then(() => {
-      if (this.#waiting === settled) this.#waiting = undefined
-    })
+    this.#waiting = waiting
     return waiting
   }
 
