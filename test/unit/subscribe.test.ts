@@ -8,7 +8,6 @@ import {
   MemoryStore,
   type Notice,
   ProtocolError,
-  type SSEEvent,
   type StatusChange,
   StoreError,
   type SubscribeOptions,

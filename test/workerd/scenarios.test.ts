@@ -9,7 +9,6 @@ import { acrossLifetimes, scenarios } from '../scenarios/scenarios.js'
 import { type SSEServer, startSSEServer } from '../server/sse-server.js'
 import { bundleWorker } from './bundle.js'
 
-const ROOT = join(import.meta.dirname, '../..')
 
 interface Result {
   ok: boolean
