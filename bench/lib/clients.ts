@@ -24,6 +24,16 @@ export interface Tally {
   puts?: number
 }
 
+/** Reads a subscription to its end with `for await`, counting what arrived (the same work in every row). */
+async function drain(subscription: AsyncIterable<{ data: string }>): Promise<Tally> {
+  const tally: Tally = { events: 0, dataChars: 0 }
+  for await (const event of subscription) {
+    tally.events++
+    tally.dataChars += event.data.length
+  }
+  return tally
+}
+
 export type ClientKind = 'ours' | 'peer' | 'floor'
 
 export interface Client {
@@ -57,12 +67,7 @@ export function resumableClients(lib: ResumableSSE): Client[] {
       label: 'resumable-sse (for await, default store)',
       kind: 'ours',
       async consume(target) {
-        const tally: Tally = { events: 0, dataChars: 0 }
-        for await (const event of lib.subscribe(base(target))) {
-          tally.events++
-          tally.dataChars += event.data.length
-        }
-        return tally
+        return drain(lib.subscribe(base(target)))
       },
     },
     {
@@ -71,12 +76,8 @@ export function resumableClients(lib: ResumableSSE): Client[] {
       kind: 'ours',
       async consume(target) {
         const store = countingStore(new lib.MemoryStore())
-        const tally: Tally = { events: 0, dataChars: 0 }
         const subscription = lib.subscribe({ ...base(target), store })
-        for await (const event of subscription) {
-          tally.events++
-          tally.dataChars += event.data.length
-        }
+        const tally = await drain(subscription)
         await subscription.flush()
         tally.puts = store.puts
         return tally
@@ -90,12 +91,8 @@ export function resumableClients(lib: ResumableSSE): Client[] {
       kind: 'ours',
       async consume(target) {
         const store = countingStore(delayed(new lib.MemoryStore(), 1))
-        const tally: Tally = { events: 0, dataChars: 0 }
         const subscription = lib.subscribe({ ...base(target), store })
-        for await (const event of subscription) {
-          tally.events++
-          tally.dataChars += event.data.length
-        }
+        const tally = await drain(subscription)
         await subscription.flush()
         tally.puts = store.puts
         return tally

@@ -1,9 +1,9 @@
 /**
  * Adversarial cases against the core: chunk boundaries, cancellation at awkward moments, store
- * failures, backpressure and state-machine corners. Tests marked `it.fails` reproduce a bug described
- * in the `// BUG:` comment above them; flip them to `it` once it is fixed.
+ * failures, backpressure and state-machine corners. A `// Regression` comment marks a case that
+ * reproduced a real bug when it was written; the comment keeps the root cause it had.
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import {
   type Checkpoint,
   type CheckpointStore,
@@ -13,21 +13,10 @@ import {
   type StatusChange,
   subscribe,
 } from '../../src/index.js'
-import { type FeedQuery, type SSEServer, feedUrl, startSSEServer } from '../server/sse-server.js'
 import { consume, fastTimers } from '../support/consume.js'
+import { useFeedServer } from '../support/feed-server.js'
 
-let server: SSEServer
-let sids = 0
-beforeAll(async () => {
-  server = await startSSEServer()
-})
-afterAll(async () => {
-  await server.close()
-})
-const feed = (query: Omit<FeedQuery, 'sid'>) => {
-  const sid = `adv${++sids}`
-  return { sid, url: feedUrl(server.url, { sid, ...query }) }
-}
+const { feed } = useFeedServer('adv')
 
 const URL_ = 'http://127.0.0.1:9/adversarial'
 const enc = new TextEncoder()

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   type Checkpoint,
   type CheckpointStore,
@@ -15,22 +15,10 @@ import {
   lastEventId,
   subscribe,
 } from '../../src/index.js'
-import { type FeedQuery, type SSEServer, feedUrl, startSSEServer } from '../server/sse-server.js'
 import { consume, fastTimers } from '../support/consume.js'
+import { useFeedServer } from '../support/feed-server.js'
 
-let server: SSEServer
-let sids = 0
-beforeAll(async () => {
-  server = await startSSEServer()
-})
-afterAll(async () => {
-  await server.close()
-})
-
-const feed = (query: Omit<FeedQuery, 'sid'>) => {
-  const sid = `s${++sids}`
-  return { sid, url: feedUrl(server.url, { sid, ...query }) }
-}
+const { feed, log } = useFeedServer('s')
 
 /** Consume until the end, or until `limit` events arrived (then break, as a consumer would). */
 const collect = (options: SubscribeOptions, limit = Number.POSITIVE_INFINITY) => consume(options, (_, all) => all.length >= limit)
@@ -50,7 +38,7 @@ describe('receiving', () => {
   it('asks for an event stream and no caching', async () => {
     const { url, sid } = feed({ total: 1 })
     await collect({ url, mode: 'replay' })
-    const [request] = server.log(sid)
+    const [request] = log(sid)
     expect(request?.headers.accept).toBe('text/event-stream')
     expect(request?.headers['cache-control']).toBe('no-cache')
     expect(request?.headers['last-event-id']).toBeUndefined()
@@ -67,17 +55,17 @@ describe('receiving', () => {
       mode: 'replay',
       runtime: fastTimers().runtime,
     })
-    const log = server.log(sid)
-    expect(log.map((r) => r.method)).toEqual(['POST', 'POST'])
-    expect(log[0]?.headers['content-type']).toBe('application/json')
-    expect(JSON.parse(log[1]!.body)).toEqual({ filter: { region: 'eu' }, attempt: 2 })
+    const requests = log(sid)
+    expect(requests.map((r) => r.method)).toEqual(['POST', 'POST'])
+    expect(requests[0]?.headers['content-type']).toBe('application/json')
+    expect(JSON.parse(requests[1]!.body)).toEqual({ filter: { region: 'eu' }, attempt: 2 })
     expect(calls).toBe(2)
   })
   it('live mode reconnects after a normal end of the body', async () => {
     const { url, sid } = feed({ total: 4, plan: [{ events: 2, then: 'end' }] })
     const r = await collect({ url, runtime: fastTimers().runtime }, 4)
     expect(r.sequences).toEqual([1, 2, 3, 4])
-    expect(server.log(sid)[1]?.headers['last-event-id']).toBe('2')
+    expect(log(sid)[1]?.headers['last-event-id']).toBe('2')
     expect(r.statuses.some((s) => s.status === 'backoff' && s.reason === 'eof')).toBe(true)
   })
   it('gives opaque ids a local increasing sequence and resumes with the opaque id', async () => {
@@ -109,7 +97,7 @@ describe('resuming', () => {
     const r = await collect({ url, mode: 'replay', runtime: timers.runtime })
     expect(r.error).toBeUndefined()
     expect(r.sequences).toEqual(range(1, 30))
-    expect(server.log(sid).map((x) => x.headers['last-event-id'])).toEqual([undefined, '10', '20'])
+    expect(log(sid).map((x) => x.headers['last-event-id'])).toEqual([undefined, '10', '20'])
     expect(r.sub.reconnects).toBe(2)
     expect(r.statuses.filter((s) => s.status === 'backoff').map((s) => s.reason)).toEqual(['transport', 'transport'])
   })
@@ -123,7 +111,7 @@ describe('resuming', () => {
     const second = await collect({ url, store, mode: 'replay' })
     expect(second.sub.key).toBe(first.sub.key)
     expect(second.sequences).toEqual(range(8, 20))
-    expect(server.log(sid)[1]?.headers['last-event-id']).toBe('7')
+    expect(log(sid)[1]?.headers['last-event-id']).toBe('7')
     expect(second.notices).toContainEqual({ kind: 'resumed', checkpoint: expect.objectContaining({ sequence: 7, cursor: '7' }) })
   })
   it('commits event N only when the consumer asks for N+1', async () => {
@@ -197,7 +185,7 @@ describe('resuming', () => {
     await store.put(key, { sequence: 4, cursor: '4' })
     expect((await collect({ url, store, key, mode: 'replay', from: { sequence: 2, cursor: '2' } })).sequences).toEqual([3, 4, 5, 6])
     expect((await collect({ url, store, key, mode: 'replay', from: 'start' })).sequences).toEqual(range(1, 6))
-    expect(server.log(sid).map((x) => x.headers['last-event-id'])).toEqual(['2', undefined])
+    expect(log(sid).map((x) => x.headers['last-event-id'])).toEqual(['2', undefined])
   })
   it('replays the server sends anyway are dropped (a server that repeats ids)', async () => {
     const { url } = feed({ total: 6, plan: [{ lie: 'repeat' }] })
@@ -257,7 +245,7 @@ describe('reconnect policy', () => {
       const r = await collect({ url, runtime: fastTimers().runtime })
       expect(r.error).toBeInstanceOf(HttpError)
       expect(r.error).toMatchObject({ code: 'http', status, requestId: 'req-42', body: '{"error":"nope"}' })
-      expect(server.log(sid)).toHaveLength(1)
+      expect(log(sid)).toHaveLength(1)
       expect(r.sub.status).toBe('closed')
     })
   }
@@ -282,7 +270,7 @@ describe('reconnect policy', () => {
     expect(r.error).toBeUndefined()
     expect(r.sequences).toEqual([1, 2, 3])
     expect(refreshes).toBe(1)
-    expect(server.log(sid).map((x) => x.headers.authorization)).toEqual(['Bearer stale', 'Bearer fresh'])
+    expect(log(sid).map((x) => x.headers.authorization)).toEqual(['Bearer stale', 'Bearer fresh'])
     expect(r.statuses.map((s) => s.status)).toContain('refreshing-auth')
   })
   it('a second 401 after the refresh is fatal with code auth', async () => {
@@ -311,7 +299,7 @@ describe('heartbeats', () => {
     const r = await collect({ url, mode: 'replay', heartbeatTimeout: 150, backoff: { baseDelay: 0 } })
     expect(r.sequences).toEqual(range(1, 6))
     expect(r.statuses.find((s) => s.status === 'backoff')?.reason).toBe('starved')
-    expect(server.log(sid)[1]?.headers['last-event-id']).toBe('3')
+    expect(log(sid)[1]?.headers['last-event-id']).toBe('3')
   })
   it('a server that never answers the request counts as starved too', async () => {
     let calls = 0
@@ -339,7 +327,7 @@ describe('heartbeats', () => {
     expect(sub2.status).toBe('open')
     expect(sub2.reconnects).toBe(0)
     await sub2.close()
-    expect(server.log(sid)).toHaveLength(2)
+    expect(log(sid)).toHaveLength(2)
   })
 })
 
@@ -413,7 +401,7 @@ describe('cancellation', () => {
     const r = await collect({ url, signal: AbortSignal.abort() })
     expect(r.events).toEqual([])
     expect(r.sub.status).toBe('closed')
-    expect(server.log(sid)).toHaveLength(0)
+    expect(log(sid)).toHaveLength(0)
   })
   it('close() resolves after flushing, and ends a pending next()', async () => {
     const { url } = feed({ total: 2, plan: [{ then: 'hold' }] })
@@ -465,7 +453,7 @@ describe('bad input', () => {
     }
     const r = await collect({ url, store: broken })
     expect(r.error).toMatchObject({ code: 'store', reason: 'corrupt' })
-    expect(server.log(sid)).toHaveLength(0)
+    expect(log(sid)).toHaveLength(0)
   })
   it("a failing store stops the subscription by default; with onStoreError 'report' it goes on", async () => {
     const failing: CheckpointStore = {
