@@ -22,14 +22,14 @@ export default defineConfig([
     splitting: true,
   },
   {
-    // @noble/hashes 2.x ships ESM only; the CommonJS build inlines the one hash it needs so that
-    // `require('resumable-sse')` works on every Node >= 20 without require(esm).
+    // @noble/hashes 2.x and eventsource-parser 4.x ship ESM only; the CommonJS build inlines them so
+    // that `require('resumable-sse')` works on every Node >= 20 without require(esm).
     entry,
     format: ['cjs'],
     dts: true,
     sourcemap: true,
     target: 'es2022',
-    noExternal: ['@noble/hashes'],
+    noExternal: ['@noble/hashes', 'eventsource-parser'],
   },
   {
     // The CDN build: `<script src=".../resumable-sse.global.js">` exposes `window.ResumableSSE`.
