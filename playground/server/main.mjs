@@ -12,6 +12,12 @@
 //   POST /faults/auth    revoke the token: 401 until the client fetches the new one
 //   POST /faults/restart lose in-process state, keep the event log (see faults.mjs)
 //   GET  /status         JSON: ids, connections, fault counts
+//
+// Although it listens on 127.0.0.1 only, any web page the user opens can send it requests: a form POST
+// from another site, or DNS rebinding (evil.example resolving to 127.0.0.1 makes the page same-origin
+// with us in the browser's eyes). So it answers only requests addressed to its own Host
+// (127.0.0.1:<port> or localhost:<port>), refuses a request whose `Origin` is not that Host (curl sends
+// none and is welcome), and its errors say what was wrong, never a stack trace or a file path.
 
 import { createServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
@@ -36,11 +42,15 @@ export async function startPlayground({ port = 0, firstId } = {}) {
   const tokens = new Tokens()
   const faults = new Faults(stream, tokens)
   const sockets = new Set()
+  let actualPort = port
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
-      res.end(String(error?.stack ?? error))
+      // The details stay in the terminal that started the server; the client learns only that it failed.
+      console.error('playground: %s %s failed:', req.method, req.url, error)
+      if (res.headersSent) return void res.destroy()
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+      res.end('internal error')
     })
   })
   server.on('connection', (socket) => {
@@ -49,7 +59,10 @@ export async function startPlayground({ port = 0, firstId } = {}) {
   })
 
   async function handle(req, res) {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const refusal = refuse(req, actualPort)
+    if (refusal) return json(res, refusal.status, { error: refusal.error })
+    // Origin-form targets only (`/path?query`); parsed against our own origin, so `//host/...` stays a path.
+    const url = new URL(`http://127.0.0.1${req.url}`)
     const path = url.pathname
     const method = req.method ?? 'GET'
 
@@ -118,7 +131,7 @@ export async function startPlayground({ port = 0, firstId } = {}) {
   stream.start()
 
   const address = server.address()
-  const actualPort = typeof address === 'object' && address !== null ? address.port : port
+  actualPort = typeof address === 'object' && address !== null ? address.port : port
   const url = `http://127.0.0.1:${actualPort}/`
   let closed
   return {
@@ -136,6 +149,21 @@ export async function startPlayground({ port = 0, firstId } = {}) {
       return closed
     },
   }
+}
+
+/**
+ * Why a request must not be answered (`{ status, error }`), or undefined. `Host` must name this server:
+ * `127.0.0.1:<port>` or `localhost:<port>` (DNS rebinding sends the attacker's name). An `Origin`, when
+ * present, must be `http://` + that Host: browsers send one on every cross-origin fetch and every POST,
+ * so a page on another site cannot pull a fault or read the token; curl sends none.
+ */
+function refuse(req, port) {
+  const host = (req.headers.host ?? '').toLowerCase()
+  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return { status: 403, error: 'unknown Host' }
+  const origin = req.headers.origin
+  if (origin !== undefined && origin.toLowerCase() !== `http://${host}`) return { status: 403, error: 'cross-origin request refused' }
+  if (!req.url?.startsWith('/')) return { status: 400, error: 'bad request target' }
+  return undefined
 }
 
 function positiveInt(text) {

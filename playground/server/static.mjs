@@ -25,34 +25,42 @@ const TYPES = {
   '.svg': 'image/svg+xml',
 }
 
-/** Maps a URL path to a file we are willing to serve, or undefined. */
+/**
+ * Maps a URL path to a file we are willing to serve, or undefined. The path is decoded first and every
+ * check runs on the decoded form, each folder its own root: `/examples/..%2fserver%2fauth.mjs` decodes
+ * to a path outside `examples/`, so it is refused like the plain `..` it spells.
+ */
 export function resolveFile(pathname) {
-  let root
-  let rest
-  if (pathname === '/') {
-    root = PLAYGROUND
-    rest = 'index.html'
-  } else if (pathname.startsWith('/dist/')) {
-    root = DIST
-    rest = pathname.slice('/dist/'.length)
-  } else if (pathname.startsWith('/vendor/')) {
-    const name = VENDORED.find((dep) => pathname.startsWith(`/vendor/${dep}/`))
-    if (name === undefined) return undefined
-    root = resolve(NODE_MODULES, name)
-    rest = pathname.slice(`/vendor/${name}/`.length)
-  } else if (pathname.startsWith('/app/') || pathname.startsWith('/examples/') || /^\/[\w-]+\.html$/.test(pathname)) {
-    root = PLAYGROUND
-    rest = pathname.slice(1)
-  } else {
-    return undefined
-  }
   let decoded
   try {
-    decoded = decodeURIComponent(rest)
+    decoded = decodeURIComponent(pathname)
   } catch {
     return undefined
   }
-  const file = resolve(root, decoded)
+  // A backslash is a separator on Windows; a NUL ends a path in C. Neither belongs in a URL path here.
+  if (/[\\\0]/.test(decoded)) return undefined
+  let root
+  let rest
+  if (decoded === '/') {
+    root = PLAYGROUND
+    rest = 'index.html'
+  } else if (/^\/[\w-]+\.html$/.test(decoded)) {
+    root = PLAYGROUND
+    rest = decoded.slice(1)
+  } else {
+    const folder = /^\/(dist|app|examples)\/(.+)$/.exec(decoded)
+    const vendored = VENDORED.find((dep) => decoded.startsWith(`/vendor/${dep}/`))
+    if (folder) {
+      root = folder[1] === 'dist' ? DIST : resolve(PLAYGROUND, folder[1])
+      rest = folder[2]
+    } else if (vendored !== undefined) {
+      root = resolve(NODE_MODULES, vendored)
+      rest = decoded.slice(`/vendor/${vendored}/`.length)
+    } else {
+      return undefined
+    }
+  }
+  const file = resolve(root, rest)
   return file.startsWith(root.endsWith(sep) ? root : root + sep) ? file : undefined
 }
 
