@@ -1,6 +1,11 @@
 // Runs clients round-robin: warm-up rounds first, then measured rounds, every round visiting every
 // client once in a rotated order, so slow drift of a noisy machine (thermal, a neighbour's job) is spread
 // over all clients instead of landing on whichever ran last.
+//
+// Steady state by default: one full gc() before the warm-up rounds and none after, so the timed runs
+// meet the optimized code and heap the warm-up left, as a long-lived process would. A gc() right before
+// each timed run (`gcBeforeEach`, the old method) deoptimizes just-optimized code on this V8 and slowed
+// every client 1.6-2.4x, unevenly; it is kept only as a second regime for comparison.
 import type { Client, Tally, Target } from './clients.js'
 import { median } from './stats.js'
 
@@ -34,6 +39,8 @@ export interface RoundOptions {
   runs: number
   /** Called between samples (e.g. to let a server settle); default: none. */
   between?: () => Promise<void>
+  /** A full gc() right before every run (warm-up and timed): the gc regime, not the steady state. */
+  gcBeforeEach?: boolean
 }
 
 export async function measureRounds(
@@ -44,11 +51,13 @@ export async function measureRounds(
 ): Promise<Measured[]> {
   const results = clients.map<Measured>((client) => ({ client, samples: [], perRound: [], ms: Number.NaN, cpuMs: Number.NaN }))
   const rounds = options.warmup + options.runs
+  // Well before the timed runs: the garbage of whatever ran earlier does not land on the first client.
+  if (!options.gcBeforeEach) globalThis.gc?.()
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < results.length; k++) {
       const result = results[(k + round) % results.length]!
       if (result.problem) continue
-      globalThis.gc?.()
+      if (options.gcBeforeEach) globalThis.gc?.()
       const cpu = process.cpuUsage()
       const started = performance.now()
       let tally: Tally

@@ -46,15 +46,40 @@ export function bytes(value: number): string {
  * runs made seconds apart, so a burst of load from elsewhere moves both sides of it.
  */
 export function pairedRatio(baselineMs: readonly number[], valueMs: readonly number[]): number {
+  const ratios = pairedRatios(baselineMs, valueMs)
+  return ratios.length ? median(ratios) : Number.NaN
+}
+
+export function times(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a'
+}
+
+/** The paired ratios `baseline[i] / value[i]` of every round both sides measured. */
+export function pairedRatios(baselineMs: readonly number[], valueMs: readonly number[]): number[] {
   const ratios: number[] = []
   for (let i = 0; i < Math.min(baselineMs.length, valueMs.length); i++) {
     const b = baselineMs[i]
     const v = valueMs[i]
     if (b !== undefined && v !== undefined && Number.isFinite(b) && Number.isFinite(v) && v > 0) ratios.push(b / v)
   }
-  return ratios.length ? median(ratios) : Number.NaN
+  return ratios
 }
 
-export function times(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a'
+export interface Spread {
+  median: number
+  min: number
+  max: number
+  rounds: number
+}
+
+/** Median and range over rounds of the paired ratio: how far one round's figure can stray. */
+export function ratioSpread(baselineMs: readonly number[], valueMs: readonly number[]): Spread {
+  const ratios = pairedRatios(baselineMs, valueMs)
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), rounds: ratios.length }
+}
+
+/** "1.33× (1.21–1.45)": the median paired ratio and its range over rounds. */
+export function spreadText(spread: Spread): string {
+  if (!Number.isFinite(spread.median)) return 'n/a'
+  return spread.rounds > 1 ? `${spread.median.toFixed(2)}× (${spread.min.toFixed(2)}–${spread.max.toFixed(2)})` : `${spread.median.toFixed(2)}×`
 }
