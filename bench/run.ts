@@ -28,7 +28,7 @@ const n = (count: number) => Math.max(1, Math.round(count * scale))
 // Counts are sized for a 2-core machine so the whole run stays around two minutes (limit: five): each measured run
 // takes roughly 50-300 ms, enough for timer resolution and short enough for 9 rounds of 9 clients.
 const PLAN = {
-  throughput: { counts: { small: n(120_000), json1k: n(12_000), big64k: n(200) }, warmup: 2, runs: 9 },
+  throughput: { counts: { small: n(120_000), json1k: n(12_000), big64k: n(200) }, warmup: 2, runs: 9, gcRegime: { warmup: 1, runs: 5 } },
   loopback: { counts: { small: n(100_000), json1k: n(20_000) }, warmup: 1, runs: 7 },
   checkpoint: {
     shapes: [
@@ -40,7 +40,7 @@ const PLAN = {
     runs: 5,
   },
   resume: { cycles: n(300), warmup: 30 },
-  memory: { early: 10_000, late: n(1_000_000), idle: n(1_000) },
+  memory: { early: 10_000, late: n(1_000_000), idle: n(1_000), idleWarmup: 1, idleRounds: 2 },
 }
 
 function header(machine: Machine, seconds: number, libProblem: string | undefined): string {
@@ -57,8 +57,9 @@ function header(machine: Machine, seconds: number, libProblem: string | undefine
     '',
     '## Method',
     '',
-    '- One process measures every client on the same bytes. Figures are medians of several measured runs after warm-up runs (the counts are in each section); runs are interleaved round-robin (all clients once per round, rotated order), so drift on a noisy machine spreads over every client.',
-    '- Every comparison is a ratio against a baseline measured in the same run: baseline median wall time ÷ client median wall time. Above 1× means faster than the baseline.',
+    '- One process measures every client on the same bytes. Runs are interleaved round-robin (all clients once per round, rotated order), so drift on a noisy machine spreads over every client; warm-up rounds come first (the counts are in each section).',
+    '- Steady state is the headline: one full `gc()` before the warm-up rounds and none between timed runs. A `gc()` right before each run (this harness\'s earlier method) deoptimizes freshly optimized code on this V8 and slows every client unevenly; section 1 shows that regime in a separate column for comparison.',
+    '- Every comparison is a ratio against a baseline measured in the same round: baseline wall time ÷ client wall time, above 1× is faster. Tables give the median over the measured rounds and, in brackets, the lowest and highest round, so the spread is visible.',
     '- A run only counts when the client delivered exactly the expected number of events and characters of data; otherwise the row says what went wrong.',
     '- Event streams are generated deterministically (seeded PRNG): CRLF line endings, chunks cut at random places with a quarter of the cuts moved inside `\\r\\n`.',
     `- Counts are scaled for a 2-core machine to keep the whole run well under five minutes${scale !== 1 ? ` (BENCH_SCALE=${scale})` : ''}: see the captions for the exact sizes.`,
