@@ -122,7 +122,21 @@ const heapTimer = setInterval(sampleHeap, 100)
 const random = seededRandom(SEED)
 const plans = makePlans(random)
 const server = await startServer()
-const store = new MemoryStore()
+/**
+ * The one store every run shares: a MemoryStore whose writes take 0-3 ms (seeded), like a durable
+ * store, so a restart can meet a checkpoint write still in flight. Writes are counted.
+ */
+const memory = new MemoryStore()
+let puts = 0
+const store: typeof memory = Object.assign(Object.create(memory) as typeof memory, {
+  get: (k: string) => memory.get(k),
+  delete: (k: string) => memory.delete(k),
+  put: (k: string, checkpoint: Parameters<typeof memory.put>[1]) => {
+    puts++
+    const latency = Math.floor(random() * 4)
+    return new Promise<void>((resolve, reject) => setTimeout(() => memory.put(k, checkpoint).then(resolve, reject), latency))
+  },
+})
 const key = 'soak'
 
 /** Deliveries per id (index = id). */
@@ -252,6 +266,7 @@ const report = [
   `faults applied        ${[...faultsApplied].reduce((s, [, v]) => s + v, 0)}: ${tally(faultsApplied)}`,
   `reconnects            ${reconnects} (by reason: ${tally(statusReasons)})`,
   `notices               ${tally(notices)}`,
+  `checkpoint writes     ${puts} (store put latency 0-3 ms)`,
   `lost                  ${lost.length}${lost.length ? ` (ids ${ranges(lost)})` : ''}`,
   `duplicates            ${duplicates} deliveries of an id already delivered (${duplicatesWithinRun} within one run, the rest after a restart)`,
   `out of order          ${outOfOrder} deliveries not above the previous id of the same run`,
@@ -281,7 +296,7 @@ function markdown(): string {
     `- The built package (\`dist/index.js\`) reads one feed of ${EVENTS.toLocaleString('en')} numbered events from the fault-injecting test server (test/server/sse-server.ts, in a child process, over 127.0.0.1).`,
     `- ${RUNS} consumer runs follow one another on ONE \`MemoryStore\` and one \`key\`: each is a new \`subscribe()\` that resumes from the checkpoint the previous run left, and stops (a restart) at the first event after its fault plan is used up, by \`break\`, \`sub.close()\` or an aborted \`signal\` in turn.`,
     `- Each run's connections follow a seeded plan (seed ${SEED}): at least ${FAULTS} faults of every kind the server supports over the whole soak, one per connection, shuffled. Event-bearing kinds first send a random number of new events; \`garbage\` is unknown fields, an empty \`event\`, a comment, a bad \`retry\` and an \`id\` with a NUL; \`idless-event\` is a 200-byte event without an id; \`wrong-retry\` sends \`retry: 0\`; the 503 and 429 say \`Retry-After: 0\`; a 401 is followed by a connection that streams (a second 401 in a row is fatal by design).`,
-    '- Options: `backoff: { baseDelay: 1, maxDelay: 20 }`, `heartbeatTimeout: 150` (so a stall costs 150 ms), `refreshAuth` a no-op, the consumer yields to the event loop every 2000 events.',
+    '- The store is a `MemoryStore` whose writes take 0-3 ms (seeded), so a restart can meet a write in flight.\n- Options: `backoff: { baseDelay: 1, maxDelay: 20 }`, `heartbeatTimeout: 150` (so a stall costs 150 ms), `refreshAuth` a no-op, the consumer yields to the event loop every 2000 events.',
     '- Lost = ids never delivered (the script exits 1); duplicates = deliveries of an id already delivered; redelivered per restart = ids the next run delivered again.',
     '',
     '## Latest output',
