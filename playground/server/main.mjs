@@ -159,7 +159,10 @@ export async function startPlayground({ port = 0, firstId } = {}) {
  */
 function refuse(req, port) {
   const host = (req.headers.host ?? '').toLowerCase()
-  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return { status: 403, error: 'unknown Host' }
+  // Browsers leave the default port out of Host and Origin (PORT=80).
+  const names = ['127.0.0.1', 'localhost']
+  const ours = names.map((name) => `${name}:${port}`).concat(port === 80 ? names : [])
+  if (!ours.includes(host)) return { status: 403, error: 'unknown Host' }
   const origin = req.headers.origin
   if (origin !== undefined && origin.toLowerCase() !== `http://${host}`) return { status: 403, error: 'cross-origin request refused' }
   if (!req.url?.startsWith('/')) return { status: 400, error: 'bad request target' }
