@@ -48,7 +48,8 @@ export type StatusReason =
   | 'offline' //        navigator.onLine went false
   | 'hidden' //         pauseWhenHidden and the page was hidden
   | 'aborted' //        the signal fired or close() was called
-  | 'done' //           replay mode finished, or the server said the stream will never grow
+  | 'up-to-date' //     replay mode: caught up with everything the server has now (more may come)
+  | 'stream-closed' //  the server said the stream will never grow (Durable Streams `streamClosed`)
   | 'error' //          a fatal error
 
 /** What status listeners receive: shaped like a `CustomEvent<StatusChange>`. */

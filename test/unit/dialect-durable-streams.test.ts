@@ -185,12 +185,12 @@ describe('durable streams against @durable-streams/server', () => {
 
     expect(error).toBeUndefined()
     expect(data).toEqual(['x', 'last'])
-    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'stream-closed' })
 
     const again = await consume({ url: stream.url, store })
     expect(again.data).toEqual([])
     expect(again.error).toBeUndefined()
-    expect(again.statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(again.statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'stream-closed' })
   })
 
   it('503 with Retry-After is retried after the delay the server asked for', async () => {
@@ -228,7 +228,7 @@ describe('durable streams against @durable-streams/server', () => {
     const { data, statuses, error } = await consume({ url: stream.url, mode: 'replay' })
     expect(error).toBeUndefined()
     expect(data).toEqual(['1', '2'])
-    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'up-to-date' })
   })
 
   it('a binary stream arrives as base64 text that decodes to the bytes appended', async () => {
@@ -269,6 +269,7 @@ describe('durable streams session', () => {
     const sink: DialectSink = {
       deliver: (_type, data, _id, sequence, cursor, meta) => calls.push(meta ? { data, sequence, cursor, meta } : { data, sequence, cursor }),
       deliverUnpositioned: (_type, data) => calls.push(`unpositioned:${data}`),
+      position: (sequence, cursor, meta) => calls.push(meta ? { data: '(position)', sequence, cursor, meta } : { data: '(position)', sequence, cursor }),
       closing: (reconnect) => calls.push(`closing:${reconnect}`),
       fail: (error) => calls.push(`fail:${error.name}`),
     }
@@ -337,13 +338,14 @@ describe('durable streams session', () => {
     live.frame(data('a'), closed.sink)
     live.frame(control({ streamNextOffset: 'O1', upToDate: true }), closed.sink)
     live.frame(control({ streamNextOffset: 'O1', streamClosed: true }), closed.sink)
-    expect(closed.calls).toEqual([{ data: 'a', sequence: 1, cursor: 'O1' }, 'closing:done'])
+    expect(closed.calls).toEqual([{ data: 'a', sequence: 1, cursor: 'O1' }, 'closing:stream-closed'])
 
     const replay = recorder()
     const session = durableStreams().open(undefined, 'replay')
     session.frame(control({ streamNextOffset: 'O1', streamCursor: 'c' }), replay.sink)
     session.frame(control({ streamNextOffset: 'O1', streamCursor: 'c', upToDate: true }), replay.sink)
-    expect(replay.calls).toEqual(['closing:done'])
+    // The first control frame of a fresh start is a position without an event; the second is the same.
+    expect(replay.calls).toEqual([{ data: '(position)', sequence: 1, cursor: 'O1', meta: { streamCursor: 'c' } }, 'closing:up-to-date'])
   })
 
   it('data frames that never get a control frame are a ProtocolError, not unbounded memory', () => {
@@ -399,7 +401,7 @@ describe('durable streams: the server closing a quiet connection', () => {
     for await (const event of sub) data.push(event.data)
     expect(data).toEqual(['"hello"'])
     expect(connections).toBe(6)
-    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'stream-closed' })
     expect(statuses.filter((s) => s.status === 'backoff')).toEqual([])
   })
 })
