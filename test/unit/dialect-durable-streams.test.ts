@@ -222,6 +222,69 @@ describe('durable streams against @durable-streams/server', () => {
     expect(stream.reads()[0]?.get('offset')).toBe('now')
   })
 
+  it('`offset=now`: a first connection that gets only a control frame is a position; data appended while disconnected is not lost', async () => {
+    const stream = await createStream()
+    await stream.append('old')
+    // Connection 1 is cut right after its first control frame; connection 2 waits until "A" is appended.
+    let sawControl!: () => void
+    const controlSeen = new Promise<void>((resolve) => {
+      sawControl = resolve
+    })
+    let releaseReconnect!: () => void
+    const reconnectGate = new Promise<void>((resolve) => {
+      releaseReconnect = resolve
+    })
+    let connections = 0
+    const gatedFetch: typeof fetch = async (input, init) => {
+      if (++connections === 2) await reconnectGate
+      const response = await fetch(input, init)
+      if (connections !== 1 || response.body === null) return response
+      const watch = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          controller.enqueue(chunk)
+          if (new TextDecoder().decode(chunk).includes('event: control')) sawControl()
+        },
+      })
+      return new Response(response.body.pipeThrough(watch), response)
+    }
+    let reopened!: () => void
+    const secondOpen = new Promise<void>((resolve) => {
+      reopened = resolve
+    })
+    let opens = 0
+    const store = new MemoryStore()
+    const running = consume(
+      { url: `${stream.url}?offset=now`, store, key: 'k', fetch: gatedFetch, runtime: fastTimers().runtime, onStatus: (change) => change.status === 'open' && ++opens === 2 && reopened() },
+      (event) => event.data === 'B',
+    )
+    await controlSeen
+    proxy.cut()
+    await stream.append('A')
+    releaseReconnect()
+    await secondOpen
+    await stream.append('B')
+    const { data, error, sub } = await running
+
+    expect(error).toBeUndefined()
+    expect(data).toEqual(['A', 'B'])
+    const reads = stream.reads()
+    expect(reads[0]?.get('offset')).toBe('now')
+    expect(reads[1]?.get('offset')).toMatch(/^\d+_\d+$/) // the control frame's offset, not `now` again
+    await sub.close()
+    expect((await store.get('k'))?.cursor).toMatch(/^\d+_\d+$/)
+  })
+
+  it('`offset=now`, nothing appended: the checkpoint still moves to the first control frame\'s offset', async () => {
+    const stream = await createStream()
+    const tail = await stream.append('old')
+    const store = new MemoryStore()
+    const { data, error, statuses } = await consume({ url: `${stream.url}?offset=now`, store, key: 'k', mode: 'replay' })
+    expect(error).toBeUndefined()
+    expect(data).toEqual([])
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'up-to-date' })
+    expect(await store.get('k')).toMatchObject({ cursor: tail })
+  })
+
   it('mode replay reads up to the tail and finishes', async () => {
     const stream = await createStream()
     for (const payload of ['1', '2']) await stream.append(payload)
