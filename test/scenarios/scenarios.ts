@@ -511,9 +511,12 @@ export const acrossLifetimes = {
     return feedUrl(ctx, id, { total: 8, plan: [{ events: 8, then: 'hold' }, { then: 'hold' }] })
   },
 
-  /** Finishes events 1..4 (holding 5 unfinished), closes, and returns the key that was used. */
+  /**
+   * Finishes events 1..4 (holding 5 unfinished), closes, and returns the key that was used. The stores
+   * here persist, so the identity rule wants a fingerprint in a browser: this feed is the same for all.
+   */
   async first(ctx: ScenarioContext, id: string, store: CheckpointStore): Promise<string> {
-    const sub = ctx.lib.subscribe({ url: acrossLifetimes.url(ctx, id), store, backoff: FAST })
+    const sub = ctx.lib.subscribe({ url: acrossLifetimes.url(ctx, id), store, fingerprint: 'public', backoff: FAST })
     let key: string
     try {
       equal(numbers(await within(10_000, 'first lifetime', take(sub, 5))), [1, 2, 3, 4, 5], 'first lifetime events')
@@ -528,7 +531,7 @@ export const acrossLifetimes = {
 
   /** Starts over from the store alone and must continue at event 5, the one left unfinished. */
   async second(ctx: ScenarioContext, id: string, store: CheckpointStore, key: string): Promise<void> {
-    const sub = ctx.lib.subscribe({ url: acrossLifetimes.url(ctx, id), store, backoff: FAST })
+    const sub = ctx.lib.subscribe({ url: acrossLifetimes.url(ctx, id), store, fingerprint: 'public', backoff: FAST })
     try {
       equal(sub.key, key, 'the derived key in the second lifetime')
       equal(numbers(await within(10_000, 'second lifetime', take(sub, 4))), [5, 6, 7, 8], 'second lifetime events')
