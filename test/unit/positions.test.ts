@@ -95,6 +95,39 @@ describe('positions without events (standard SSE)', () => {
   })
 })
 
+describe('line ends around positions', () => {
+  /** A body that hands out one chunk per read, then stays open: nothing is delivered because the body ended. */
+  const held = (chunks: string[]) => {
+    let i = 0
+    return new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          const chunk = chunks[i++]
+          if (chunk !== undefined) controller.enqueue(new TextEncoder().encode(chunk))
+          else return new Promise<void>(() => {})
+          return undefined
+        },
+      },
+      { highWaterMark: 0 },
+    )
+  }
+  const sse = (chunks: string[]) => async () => new Response(held(chunks), { headers: { 'content-type': 'text/event-stream' } })
+
+  it('a CRLF split between chunks is one line end; an id-only block across the split is still a position', async () => {
+    const chunks = ['id: 1\r', '\ndata: a\r\n\r', '\nid: 2\r', '\n\r', '\ndata: b\r\n\r\n']
+    const r = await consume({ url: 'http://127.0.0.1:9/x', fetch: sse(chunks) }, (_event, all) => all.length === 2)
+    expect(r.events.map((e) => [e.data, e.id, e.cursor, e.sequence])).toEqual([
+      ['a', '1', '1', 1],
+      ['b', undefined, '2', 2],
+    ])
+  })
+
+  it('an event ended by bare CRs is delivered at once, without waiting for more bytes', async () => {
+    const r = await consume({ url: 'http://127.0.0.1:9/x', fetch: sse(['id: 1\rdata: a\r\r']) }, () => true)
+    expect(r.data).toEqual(['a'])
+  })
+})
+
 describe('cursors the server chooses', () => {
   it('Last-Event-ID goes as the UTF-8 bytes of the id, as browsers send it', async () => {
     for (const id of ['ü€-1', 'é-1']) {
