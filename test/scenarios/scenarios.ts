@@ -128,6 +128,8 @@ export interface PlanEntry {
   events?: number
   then?: 'end' | 'drop' | 'drop-mid-frame' | 'stall' | 'hold'
   heartbeat?: number
+  /** Raw text written first. */
+  garbage?: string
 }
 
 export interface Feed {
@@ -290,6 +292,36 @@ export const scenarios: Scenario[] = [
       const third = Number(resumed[2])
       ok(third >= second + 2 && third <= second + 3, `Last-Event-ID on the third connection should follow the second's events: ${show(resumed)}`)
       ok(rec.saw('backoff'), `expected a backoff between connections: ${path(rec.changes)}`)
+    },
+  },
+
+  {
+    name: 'resumes from an id-only block, and from a non-ASCII id sent as its UTF-8 bytes',
+    async run(ctx) {
+      const id = sid(ctx, 'ids')
+      const nonAscii = 'ü€-1'
+      // Bodies that end cleanly (not resets: Chromium drops bytes in flight when a connection resets).
+      const url = feedUrl(ctx, id, {
+        total: 2,
+        plan: [
+          { garbage: 'id: 1\ndata: a\n\nid: 2\n\n', events: 0, then: 'end' },
+          { garbage: `id: ${nonAscii}\ndata: b\n\n`, events: 0, then: 'end' },
+          { then: 'hold' },
+        ],
+      })
+      const sub = ctx.lib.subscribe({ url, backoff: FAST })
+      try {
+        const events = await within(15_000, 'a, b, then the feed from its start', take(sub, 4))
+        const seen = events.map((event) => [event.data.startsWith('{') ? String(event.json<{ n: number }>().n) : event.data, event.cursor])
+        equal(seen, [['a', '1'], ['b', nonAscii], ['1', '1'], ['2', '2']], 'events and their cursors')
+      } finally {
+        await sub.close()
+      }
+      const sent = (await serverLog(ctx, id)).map((r) => r.headers['last-event-id'] ?? null)
+      equal(sent.slice(0, 2), [null, '2'], 'Last-Event-ID on the first connection, then after the id-only block')
+      // The server decodes header bytes as latin1: the id's UTF-8 bytes read back one char per byte.
+      const utf8 = String.fromCharCode(...new TextEncoder().encode(nonAscii))
+      ok(sent[2] === utf8, `Last-Event-ID after a non-ASCII id should be its UTF-8 bytes: ${show(sent)}`)
     },
   },
 
