@@ -26,12 +26,29 @@ function numericId(id: string): number {
 }
 
 /**
- * A header value is bytes: the id's UTF-8 bytes, one character each, which is what browsers send
- * (`fetch` refuses characters above U+00FF and would send é as the single byte e9).
+ * Whether this runtime's `Headers` take any string and send it as UTF-8 (workerd) rather than one byte
+ * per character (the Fetch standard's ByteString: browsers, Node, Deno). Detected once.
  */
-function utf8Bytes(text: string): string {
+let utf8Headers: boolean | undefined
+
+/**
+ * The id as a header value that goes out as its UTF-8 bytes, which is what browsers send: where a
+ * header carries one byte per character, the bytes one character each (`fetch` refuses characters
+ * above U+00FF and would send é as the single byte e9).
+ */
+function headerValue(id: string): string {
+  if (/^[\x00-\x7f]*$/.test(id)) return id
+  if (utf8Headers === undefined) {
+    try {
+      new Headers({ a: '\u20ac' })
+      utf8Headers = true
+    } catch {
+      utf8Headers = false
+    }
+  }
+  if (utf8Headers) return id
   let bytes = ''
-  for (const byte of new TextEncoder().encode(text)) bytes += String.fromCharCode(byte)
+  for (const byte of new TextEncoder().encode(id)) bytes += String.fromCharCode(byte)
   return bytes
 }
 
@@ -48,7 +65,7 @@ export function lastEventId(options: LastEventIdOptions = {}): Dialect {
     defaultMethod: 'GET',
     contiguous: options.contiguous ?? false,
     prepare(request: AttemptRequest, position: Checkpoint | undefined) {
-      if (position !== undefined && position.cursor !== '') request.headers.set('Last-Event-ID', utf8Bytes(position.cursor))
+      if (position !== undefined && position.cursor !== '') request.headers.set('Last-Event-ID', headerValue(position.cursor))
     },
     open(position: Checkpoint | undefined): DialectSession {
       return new LastEventIdSession(position)
