@@ -135,7 +135,7 @@ export function assertIdentity({ store, request, refreshAuth }: IdentityParts): 
   }
   if (authenticates) {
     throw new ConfigError(
-      "This feed may differ per user (it authenticates, or runs in a browser where cookies go along) and its checkpoints persist, but the resume key does not say whose it is: two users would share one checkpoint. Pass `fingerprint` (e.g. the user id, or `fingerprint: 'public'` when the feed is the same for everyone) or `key`",
+      "Two users would share one checkpoint: the store persists and the feed may be per-user (auth, or cookies in a browser). Pass `fingerprint` (the user id, or `fingerprint: 'public'` if the feed is the same for everyone) or `key`",
     )
   }
 }
