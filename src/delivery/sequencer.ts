@@ -25,7 +25,7 @@ export class Sequencer {
    * dropped (a `duplicate` notice for events). A jump on a contiguous stream is a `gap` notice and goes
    * on, or with `strictGaps` the `GapError` that ends the subscription (and nothing is recorded).
    */
-  admit(position: Position, event = true): boolean | GapError {
+  admit(position: Position, event: boolean): boolean | GapError {
     const last = this.last
     const sequence = position.sequence
     if (last !== undefined) {

@@ -195,8 +195,8 @@ export class Supervisor {
     let progressed = false
     // Events and positions without events take the same path: the sequencer judges and records them,
     // then they queue for the consumer in order. A new position proves the connection healthy too.
-    const admit = (entry: DeliveredEvent | PositionMarker) => {
-      const verdict = sequencer.admit(entry, entry instanceof DeliveredEvent)
+    const admit = (entry: DeliveredEvent | PositionMarker, event: boolean) => {
+      const verdict = sequencer.admit(entry, event)
       if (verdict === false) return
       if (verdict !== true) {
         this.#postFrom(effect, { type: 'failed', error: verdict })
@@ -212,8 +212,8 @@ export class Supervisor {
       }
     }
     return {
-      deliver: (type, data, id, sequence, cursor, meta) => admit(new DeliveredEvent(type, data, id, sequence, cursor, meta, true)),
-      position: (sequence, cursor, meta) => admit(new PositionMarker(sequence, cursor, meta)),
+      deliver: (type, data, id, sequence, cursor, meta) => admit(new DeliveredEvent(type, data, id, sequence, cursor, meta, true), true),
+      position: (sequence, cursor, meta) => admit(new PositionMarker(sequence, cursor, meta), false),
       deliverUnpositioned: (type, data, cursor, id) => {
         const last = sequencer.last
         channel.push(new DeliveredEvent(type, data, id, last?.sequence ?? 0, cursor ?? last?.cursor ?? '', undefined, false))

@@ -67,10 +67,10 @@ describe('sequencer', () => {
   it('drops sequences at or below the last (a duplicate notice for events), records what goes on', () => {
     const notices: Notice[] = []
     const loose = new Sequencer(at(5), false, false, (notice) => notices.push(notice))
-    expect(loose.admit(at(5))).toBe(false)
-    expect(loose.admit(at(4))).toBe(false)
+    expect(loose.admit(at(5), true)).toBe(false)
+    expect(loose.admit(at(4), true)).toBe(false)
     expect(loose.admit(at(3), false)).toBe(false) // a replayed position without an event: silent
-    expect(loose.admit(at(9))).toBe(true)
+    expect(loose.admit(at(9), true)).toBe(true)
     expect(loose.last?.sequence).toBe(9)
     expect(notices).toEqual([
       { kind: 'duplicate', sequence: 5 },
@@ -80,17 +80,17 @@ describe('sequencer', () => {
   it('on a contiguous stream a jump is a gap notice and goes on, or with strictGaps the GapError (nothing recorded)', () => {
     const notices: Notice[] = []
     const contiguous = new Sequencer(at(5), true, false, (notice) => notices.push(notice))
-    expect(contiguous.admit(at(6))).toBe(true)
-    expect(contiguous.admit(at(9))).toBe(true)
+    expect(contiguous.admit(at(6), true)).toBe(true)
+    expect(contiguous.admit(at(9), true)).toBe(true)
     expect(notices).toEqual([{ kind: 'gap', expected: 7, received: 9 }])
     const strict = new Sequencer(at(5), true, true, () => {})
-    const verdict = strict.admit(at(9))
+    const verdict = strict.admit(at(9), true)
     expect(verdict).toBeInstanceOf(GapError)
     expect(verdict).toMatchObject({ expected: 6, received: 9 })
     expect(strict.last?.sequence).toBe(5)
   })
   it('accepts anything first when there is no position', () => {
-    expect(new Sequencer(undefined, true, true, () => {}).admit(at(42))).toBe(true)
+    expect(new Sequencer(undefined, true, true, () => {}).admit(at(42), true)).toBe(true)
   })
 })
 
