@@ -313,7 +313,11 @@ class ResumableSubscription implements Subscription {
   }
 
   async #close(): Promise<void> {
-    if (this.#config.commitOnClose) this.#commitHeld()
+    if (this.#config.commitOnClose && this.#held) {
+      this.#commitHeld()
+      // Positions right behind the event just finished are finished too: shift commits them on its way.
+      this.#channel.shift()
+    }
     this.#held = undefined
     this.#supervisor?.abort()
     if (!this.#supervisor && this.#status !== 'closed') {

@@ -68,6 +68,14 @@ describe('positions without events (standard SSE)', () => {
     expect(await next).toEqual({ value: undefined, done: true })
   })
 
+  it('close() with commitOnClose commits the held event and the positions right behind it', async () => {
+    const { url } = feed({ total: 3, plan: [{ garbage: 'id: 1\ndata: a\n\nid: 2\n\nid: 3\ndata: c\n\n', events: 0, then: 'hold' }] })
+    const store = new MemoryStore()
+    const r = await consume({ url, store, key: 'k', commitOnClose: true }, () => true) // leaves the loop holding a
+    await r.sub.close()
+    expect(await store.get('k')).toMatchObject({ sequence: 2, cursor: '2' })
+  })
+
   it('an empty id resets the position: no Last-Event-ID on the reconnect, and the checkpoint says so', async () => {
     const { sid, url } = feed({ total: 2, plan: [{ garbage: 'id: 7\ndata: a\n\nid:\ndata: b\n\ndata: c\n\n', events: 0, then: 'drop' }] })
     const store = new MemoryStore()
