@@ -374,6 +374,23 @@ describe('durable streams session', () => {
     ])
   })
 
+  it('a control frame that moves the offset without new data is a position; one that repeats it, or sits behind frames still to drop, is not', () => {
+    const { calls, sink } = recorder()
+    // Resumed after the 2nd frame past O1: the server re-sends a, b, then the control frame ending that batch.
+    const session = durableStreams().open({ sequence: 12, cursor: 'O1', meta: { skip: '2' } }, 'live')
+    session.frame(data('a'), sink)
+    session.frame(control({ streamNextOffset: 'O1b' }), sink) // b still to drop: behind what was delivered
+    session.frame(data('b'), sink)
+    session.frame(control({ streamNextOffset: 'O2', streamCursor: 'c2' }), sink) // the batch's end: where we are
+    session.frame(control({ streamNextOffset: 'O2', streamCursor: 'c3', upToDate: true }), sink) // a keep-alive
+    session.frame(data('c'), sink)
+    session.frame(control({ streamNextOffset: 'O3' }), sink)
+    expect(calls).toEqual([
+      { data: '(position)', sequence: 13, cursor: 'O2', meta: { streamCursor: 'c2' } },
+      { data: 'c', sequence: 14, cursor: 'O3' },
+    ])
+  })
+
   it('a fresh start names the first batch by the subscription start, which prepare resolves', () => {
     const { calls, sink } = recorder()
     const dialect = durableStreams()
