@@ -21,8 +21,9 @@ export interface Dialect {
   /** Sequences advance by exactly one (a jump is a gap), as opposed to merely increasing. */
   readonly contiguous: boolean
   /**
-   * Shapes one attempt's request. `position` is the last event received (or the stored checkpoint on
-   * a fresh start); `undefined` means start wherever the server starts.
+   * Shapes one attempt's request. `position` is the newest position received, an event's or one
+   * without an event (or the stored checkpoint on a fresh start); `undefined` means start wherever the
+   * server starts.
    */
   prepare(request: AttemptRequest, position: Checkpoint | undefined, mode: 'live' | 'replay'): void
   /** A fresh interpreter for one connection. */
