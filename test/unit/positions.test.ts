@@ -137,6 +137,16 @@ describe('line ends around positions', () => {
 })
 
 describe('cursors the server chooses', () => {
+  it('a replayed numeric id followed by an opaque one: the opaque id is numbered above everything seen, not dropped', async () => {
+    const body = 'id: 5\ndata: a\n\nid: 3\ndata: replayed\n\nid: abc\ndata: b\n\n'
+    const r = await consume({ url: 'http://127.0.0.1:9/x', mode: 'replay', fetch: async () => new Response(body, { headers: { 'content-type': 'text/event-stream' } }) })
+    expect(r.events.map((e) => [e.data, e.sequence])).toEqual([
+      ['a', 5],
+      ['b', 6],
+    ])
+    expect(r.notices).toEqual([{ kind: 'duplicate', sequence: 3 }])
+  })
+
   it('Last-Event-ID goes as the UTF-8 bytes of the id, as browsers send it', async () => {
     for (const id of ['ü€-1', 'é-1']) {
       const server = await rawServer((n) => (n === 1 ? `id: ${id}\ndata: a\n\n` : 'data: b\n\n'))
