@@ -1,7 +1,6 @@
 import type { Checkpoint, CheckpointStore } from './checkpoint/contract.js'
-import { assertValidCheckpoint } from './checkpoint/contract.js'
 import { MemoryStore } from './checkpoint/memory.js'
-import type { Dialect } from './dialects/dialect.js'
+import { checkpointProblem, type Dialect } from './dialects/dialect.js'
 import { lastEventId } from './dialects/last-event-id.js'
 import { ConfigError } from './errors.js'
 import type { MachineConfig } from './supervisor/machine.js'
@@ -79,11 +78,8 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
     if (options.from === 'start') {
       from = 'start'
     } else {
-      try {
-        assertValidCheckpoint(options.from)
-      } catch (error) {
-        throw new ConfigError(`Expected \`from\` to be 'start' or a checkpoint: ${(error as Error).message}`)
-      }
+      const problem = checkpointProblem(options.from)
+      if (problem) throw new ConfigError(`Expected \`from\` to be 'start' or a checkpoint: ${problem}`)
       from = options.from
     }
   }

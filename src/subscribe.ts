@@ -1,10 +1,11 @@
 import { Committer } from './checkpoint/committer.js'
 import type { Checkpoint } from './checkpoint/contract.js'
-import { resumeKey } from './checkpoint/resume-key.js'
+import { assertIdentity, resumeKey } from './checkpoint/resume-key.js'
 import { EventChannel } from './delivery/channel.js'
 import type { DeliveredEvent } from './delivery/event.js'
-import { ConfigError, type ResumableSSEError, type StoreError } from './errors.js'
+import { ConfigError, type ResumableSSEError, StoreError } from './errors.js'
 import { resolveConfig, type ResolvedConfig } from './config.js'
+import { checkpointProblem } from './dialects/dialect.js'
 import { Supervisor } from './supervisor/run.js'
 import type { MachineState } from './supervisor/machine.js'
 import type { Handler, SSEEvent, Status, StatusChange, StatusEvent, Subscription, SubscribeOptions } from './types.js'
@@ -46,6 +47,7 @@ function callUser<T>(callback: (value: T) => void, value: T): void {
  */
 function deriveKey(config: ResolvedConfig): string {
   const { dialect, request, fingerprint } = config
+  if (fingerprint === undefined) assertIdentity(config)
   return resumeKey({
     url: request.url,
     method: request.method,
@@ -53,6 +55,18 @@ function deriveKey(config: ResolvedConfig): string {
     dialect: dialect.identity === undefined ? dialect.name : `${dialect.name}\u0000${dialect.identity}`,
     ...(fingerprint !== undefined && { fingerprint }),
   })
+}
+
+/**
+ * What a store's `get` returned, checked exactly as `from` is: a store that hands back garbage (a JSON
+ * string, wrong types) or a cursor that could never be sent again is a corrupt store, found before any
+ * request. `null` counts as "no checkpoint", as many key-value APIs say it.
+ */
+function readBack(value: Checkpoint | undefined | null, key: string): Checkpoint | undefined {
+  if (value === undefined || value === null) return undefined
+  const problem = checkpointProblem(value)
+  if (problem) throw new StoreError('corrupt', `Stored checkpoint under ${key} cannot be resumed from (${problem}): delete it (store.delete(key)) or every checkpoint (store.clear())`)
+  return value
 }
 
 class ResumableSubscription implements Subscription {
@@ -83,7 +97,7 @@ class ResumableSubscription implements Subscription {
   constructor(config: ResolvedConfig) {
     this.#config = config
     this.key = config.key ?? deriveKey(config)
-    this.#channel = new EventChannel(config.highWaterMark)
+    this.#channel = new EventChannel(config.highWaterMark, (marker) => this.#committer?.commit(marker))
     this.#finished = new Promise((resolve) => {
       this.#finish = resolve
     })
@@ -115,7 +129,7 @@ class ResumableSubscription implements Subscription {
     try {
       if (config.from === 'start') start = undefined
       else if (config.from !== undefined) start = config.from
-      else start = await config.store.get(this.key)
+      else start = readBack(await config.store.get(this.key), this.key)
     } catch (error) {
       // Closed while the read was in flight: the subscription already ended; nothing more to report.
       if (!this.#closing) this.#failBeforeStart(toStoreError(error, 'get'))
@@ -299,7 +313,11 @@ class ResumableSubscription implements Subscription {
   }
 
   async #close(): Promise<void> {
-    if (this.#config.commitOnClose) this.#commitHeld()
+    if (this.#config.commitOnClose && this.#held) {
+      this.#commitHeld()
+      // Positions right behind the event just finished are finished too: shift commits them on its way.
+      this.#channel.shift()
+    }
     this.#held = undefined
     this.#supervisor?.abort()
     if (!this.#supervisor && this.#status !== 'closed') {

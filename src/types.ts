@@ -17,7 +17,11 @@ export interface SSEEvent {
    * SSE id carries the previous event's sequence (it cannot be resumed from, so it is never committed).
    */
   readonly sequence: number
-  /** The dialect's resume token after this event. */
+  /**
+   * The position after this event: what is sent back to resume. With `lastEventId()` it is the HTML
+   * standard's last event ID at dispatch (an event without `id:` keeps the previous one, an id-only
+   * block updates it, an empty `id:` resets it to `''`).
+   */
   readonly cursor: string
   /** `JSON.parse(data)`, typed as you say. */
   json<T = unknown>(): T
@@ -48,7 +52,8 @@ export type StatusReason =
   | 'offline' //        navigator.onLine went false
   | 'hidden' //         pauseWhenHidden and the page was hidden
   | 'aborted' //        the signal fired or close() was called
-  | 'done' //           replay mode finished, or the server said the stream will never grow
+  | 'up-to-date' //     replay mode: caught up with everything the server has now (more may come)
+  | 'stream-closed' //  the server said the stream will never grow (Durable Streams `streamClosed`)
   | 'error' //          a fatal error
 
 /** What status listeners receive: shaped like a `CustomEvent<StatusChange>`. */
@@ -113,7 +118,11 @@ export interface SubscribeOptions {
   store?: CheckpointStore
   /** The store key. @default resumeKey() of url, method, body, dialect and `fingerprint` */
   key?: string
-  /** Extra identity folded into the derived key (a user id, a schema version, ...). */
+  /**
+   * Extra identity folded into the derived key (a user id, a schema version, ...). With a persistent
+   * store, required (or `key`) when the feed may be per-user: the request authenticates, or it runs in
+   * a browser. `'public'` says the feed is the same for everyone.
+   */
   fingerprint?: string
   /** Start here instead of the store's checkpoint. */
   from?: StartPosition

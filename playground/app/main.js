@@ -39,6 +39,8 @@ const sub = subscribe({
     token = await fetchToken(signal)
   },
   store,
+  // The checkpoint outlives the page and the feed is per user: say whose it is (the identity rule).
+  fingerprint: 'demo-user',
   // The demo feed's ids advance by exactly one, so any jump is a real gap worth a notice.
   dialect: lastEventId({ contiguous: true }),
   // Small enough that the stall fault is caught in a few seconds (the server beats every second).

@@ -30,6 +30,7 @@ const sub = subscribe({
     token = await fetchToken(signal)
   },
   store,
+  fingerprint: 'demo-user', // whose checkpoint this is: the request authenticates
   dialect: lastEventId({ contiguous: true }),
   heartbeatTimeout: 3000,
   // Leaving the loop with `break` closes the subscription; commit the event we were holding too, so

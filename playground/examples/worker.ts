@@ -46,6 +46,7 @@ export async function readBatch(env: Env, count: number): Promise<Batch> {
       token = await fetchToken(signal)
     },
     store,
+    fingerprint: 'demo-user', // whose checkpoint this is: the request authenticates
     dialect: lastEventId({ contiguous: true }),
     heartbeatTimeout: 3000,
     commitOnClose: true,

@@ -32,6 +32,13 @@ export interface CheckpointStore {
   delete(key: string): Promise<void>
   /** Optional: resolves when writes this store deferred (coalescing, write-behind) are durable. */
   flush?(): Promise<void>
+  /**
+   * Checkpoints outlive the process (IndexedDB, localStorage, KV, Durable Object storage). Read by the
+   * identity rule: such a store needs `key` or `fingerprint` where the feed may be per-user.
+   */
+  readonly persistent?: boolean
+  /** Optional: deletes every checkpoint this library wrote in the store, touching nothing else ("forget all"). */
+  clear?(): Promise<void>
 }
 
 /** The format version written by `encodeCheckpoint`; bump it when the stored shape changes. */

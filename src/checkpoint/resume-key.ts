@@ -105,3 +105,37 @@ function optionalString(value: unknown, name: string): string | undefined {
   if (typeof value !== 'string') throw new ConfigError(`Expected \`${name}\` to be a string, got ${typeof value}`)
   return value
 }
+
+/** What the identity rule reads of a subscription's options. */
+export interface IdentityParts {
+  store: { readonly persistent?: boolean }
+  request: { headers: unknown }
+  refreshAuth: unknown
+}
+
+/**
+ * The identity rule. The derived key says what is read, not who reads it: with a store that outlives
+ * the process, two users of one feed URL (a logout and login in one browser, one KV namespace serving
+ * many users) would resume from each other's checkpoint and miss their own events. So when the feed
+ * may be per-user — the request authenticates, or it runs in a browser page or worker, where
+ * same-origin cookies make it per-user without any header we can see — and nothing says whose it is,
+ * `subscribe` refuses. Called only when neither `key` nor `fingerprint` was given.
+ */
+export function assertIdentity({ store, request, refreshAuth }: IdentityParts): void {
+  if (store.persistent !== true) return
+  const global = globalThis as { document?: unknown; importScripts?: unknown }
+  let authenticates = refreshAuth !== undefined || typeof request.headers === 'function' || global.document !== undefined || typeof global.importScripts === 'function'
+  if (!authenticates && request.headers !== undefined) {
+    try {
+      const headers = new Headers(request.headers as HeadersInit)
+      authenticates = headers.has('authorization') || headers.has('cookie')
+    } catch {
+      // Malformed headers fail the first attempt with their own error.
+    }
+  }
+  if (authenticates) {
+    throw new ConfigError(
+      "Two users would share one checkpoint: the store persists and the feed may be per-user (auth, or cookies in a browser). Pass `fingerprint` (the user id, or `fingerprint: 'public'` if the feed is the same for everyone) or `key`",
+    )
+  }
+}

@@ -1,13 +1,19 @@
-import type { DeliveredEvent } from './event.js'
+import { type DeliveredEvent, PositionMarker } from './event.js'
 
 /**
  * The buffer between the network (producer) and the consumer. Bounded: when it holds
- * `highWaterMark` events the reader stops reading, so a slow consumer applies TCP backpressure to the
+ * `highWaterMark` entries the reader stops reading, so a slow consumer applies TCP backpressure to the
  * server instead of growing our heap. Ending is deferred: a fatal error is thrown to the consumer
  * only after every event received before it was delivered.
+ *
+ * Positions without events travel in the same queue as markers the consumer never sees. The consumer
+ * asks for the next entry only once it finished the previous event (commit-on-next-pull, or after its
+ * handler resolved), so a marker reached by `shift` — or pushed while the consumer waits — has
+ * everything before it finished: it goes to `onMarker` (the committer) and the consumer gets the next
+ * event. Consecutive markers collapse into the newest.
  */
 export class EventChannel {
-  #buffer: DeliveredEvent[] = []
+  #buffer: Array<DeliveredEvent | PositionMarker> = []
   #head = 0
   #waiter: { resolve(result: IteratorResult<DeliveredEvent>): void; reject(error: unknown): void } | undefined
   /** Producers waiting for room (an aborted attempt may still be among them when the next starts). */
@@ -16,9 +22,11 @@ export class EventChannel {
   #error: unknown
   #errorThrown = false
   readonly #highWaterMark: number
+  readonly #onMarker: (marker: PositionMarker) => void
 
-  constructor(highWaterMark: number) {
+  constructor(highWaterMark: number, onMarker: (marker: PositionMarker) => void = () => {}) {
     this.#highWaterMark = highWaterMark
+    this.#onMarker = onMarker
   }
 
   get size(): number {
@@ -29,10 +37,15 @@ export class EventChannel {
     return this.#ended
   }
 
-  push(event: DeliveredEvent): void {
+  push(event: DeliveredEvent | PositionMarker): void {
     if (this.#ended) return
     const waiter = this.#waiter
-    if (waiter) {
+    if (event instanceof PositionMarker) {
+      const buffer = this.#buffer
+      if (waiter) this.#onMarker(event)
+      else if (buffer.length > this.#head && buffer[buffer.length - 1] instanceof PositionMarker) buffer[buffer.length - 1] = event
+      else buffer.push(event)
+    } else if (waiter) {
       this.#waiter = undefined
       waiter.resolve({ value: event, done: false })
     } else {
@@ -71,9 +84,20 @@ export class EventChannel {
     this.end()
   }
 
-  /** The next buffered event, synchronously, or `undefined` when the buffer is empty. */
+  /**
+   * The next buffered event, synchronously, or `undefined` when the buffer is empty. Call it only when
+   * the consumer has finished every event before: markers on the way are committed.
+   */
   shift(): DeliveredEvent | undefined {
-    if (this.#head === this.#buffer.length) return undefined
+    for (;;) {
+      if (this.#head === this.#buffer.length) return undefined
+      const entry = this.#take()
+      if (!(entry instanceof PositionMarker)) return entry
+      this.#onMarker(entry)
+    }
+  }
+
+  #take(): DeliveredEvent | PositionMarker {
     const event = this.#buffer[this.#head] as DeliveredEvent
     this.#buffer[this.#head++] = undefined as unknown as DeliveredEvent
     // Compact once the consumed prefix dominates, keeping shift O(1) amortised without Array#shift.

@@ -21,3 +21,16 @@ export class DeliveredEvent implements SSEEvent {
     return JSON.parse(this.data) as T
   }
 }
+
+/**
+ * A position without an event (an id-only SSE block, a control frame that moves the offset). It waits
+ * in the consumer's queue behind the events received before it and is committed, never delivered,
+ * once the consumer has finished them.
+ */
+export class PositionMarker {
+  constructor(
+    readonly sequence: number,
+    readonly cursor: string,
+    readonly meta: Readonly<Record<string, string>> | undefined,
+  ) {}
+}

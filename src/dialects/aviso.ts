@@ -142,7 +142,7 @@ class AvisoSession implements DialectSession {
     }
   }
 
-  ended(): 'done' | 'reconnect' {
+  ended(): 'reconnect' {
     // The server always says goodbye with `connection-closing`; a body that just stops is a fault,
     // even in replay mode, and resuming from the cursor is always safe.
     return 'reconnect'
@@ -198,8 +198,9 @@ class AvisoSession implements DialectSession {
         sink.closing(SHUTDOWN_DELAY)
         return
       case 'end_of_stream':
-        // Replay is finished only if the server said so; otherwise resume from the cursor.
-        sink.closing(this.#replay && this.#replayCompleted ? 'done' : 0)
+        // Replay is finished only if the server said so; otherwise resume from the cursor. The history
+        // asked for was delivered: caught up (aviso has no notion of a stream closed for good).
+        sink.closing(this.#replay && this.#replayCompleted ? 'up-to-date' : 0)
         return
       default:
         sink.fail(new ProtocolError(`aviso connection-closing with unknown reason ${JSON.stringify(closing.reason)}`))

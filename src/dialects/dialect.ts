@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../checkpoint/contract.js'
+import { assertValidCheckpoint, type Checkpoint } from '../checkpoint/contract.js'
 import type { HttpError, ResumableSSEError } from '../errors.js'
 
 /**
@@ -21,8 +21,9 @@ export interface Dialect {
   /** Sequences advance by exactly one (a jump is a gap), as opposed to merely increasing. */
   readonly contiguous: boolean
   /**
-   * Shapes one attempt's request. `position` is the last event received (or the stored checkpoint on
-   * a fresh start); `undefined` means start wherever the server starts.
+   * Shapes one attempt's request. `position` is the newest position received, an event's or one
+   * without an event (or the stored checkpoint on a fresh start); `undefined` means start wherever the
+   * server starts.
    */
   prepare(request: AttemptRequest, position: Checkpoint | undefined, mode: 'live' | 'replay'): void
   /** A fresh interpreter for one connection. */
@@ -45,20 +46,57 @@ export interface Frame {
   data: string
 }
 
+/**
+ * Why a stream ended cleanly: `'up-to-date'` = caught up with everything the server has now (more may
+ * come later); `'stream-closed'` = the server said the stream will never grow.
+ */
+export type StreamEnd = 'up-to-date' | 'stream-closed'
+
+/**
+ * The longest cursor, in UTF-8 bytes. A position whose cursor is longer is never committed (it would be
+ * sent back on every request, and servers answer an oversized header with 431 forever).
+ */
+export const MAX_CURSOR = 4096
+
+/** Whether `cursor` is within MAX_CURSOR UTF-8 bytes (the encoder runs only for very long cursors). */
+export function cursorFits(cursor: string): boolean {
+  return cursor.length * 3 <= MAX_CURSOR || (cursor.length <= MAX_CURSOR && new TextEncoder().encode(cursor).length <= MAX_CURSOR)
+}
+
+/**
+ * Why `value` (a `from` option, what a store's `get` returned) cannot be resumed from, or `undefined`
+ * when it can: not a checkpoint, or a cursor too long to send back.
+ */
+export function checkpointProblem(value: unknown): string | undefined {
+  try {
+    assertValidCheckpoint(value as Checkpoint)
+  } catch (error) {
+    return (error as Error).message
+  }
+  return cursorFits((value as Checkpoint).cursor) ? undefined : `Expected \`cursor\` to be at most ${MAX_CURSOR} UTF-8 bytes`
+}
+
 /** What a dialect session tells the supervisor about the frames it reads. */
 export interface DialectSink {
   /** An event for the consumer. `sequence` must be a non-negative safe integer. */
   deliver(type: string, data: string, id: string | undefined, sequence: number, cursor: string, meta?: Readonly<Record<string, string>>): void
   /**
    * An event that carries no resume position (an SSE event without an id): delivered, never deduped,
-   * and committing it does not move the checkpoint.
+   * and committing it does not move the checkpoint. `cursor`: what `event.cursor` says (the SSE last
+   * event ID); `id`: the id it came with, if one too long to be a position.
    */
-  deliverUnpositioned(type: string, data: string): void
+  deliverUnpositioned(type: string, data: string, cursor?: string, id?: string): void
   /**
-   * The server announced the end of this connection. `reconnect`: in ms (0 = at once), or `'done'`
-   * when the stream is finished and the subscription should end cleanly.
+   * A position without an event (an id-only SSE block, a control frame that moves the offset): it
+   * travels the consumer's queue in order, unseen, and is committed once everything before it is
+   * finished; reconnects resume from it at once. Same rules as `deliver` for `sequence`.
    */
-  closing(reconnect: number | 'done'): void
+  position(sequence: number, cursor: string, meta?: Readonly<Record<string, string>>): void
+  /**
+   * The server announced the end of this connection. `reconnect`: in ms (0 = at once), or why the
+   * stream ended cleanly (the subscription then ends).
+   */
+  closing(reconnect: number | StreamEnd): void
   /** The frame broke the protocol or reported a fatal condition; ends the subscription. */
   fail(error: Error): void
 }
@@ -66,12 +104,17 @@ export interface DialectSink {
 export interface DialectSession {
   frame(frame: Frame, sink: DialectSink): void
   /**
-   * Called when the body ends without a `closing()`: return `'done'` to end the subscription cleanly
-   * (e.g. replay mode after the server said replay completed); a number of ms when the end was the
+   * An SSE block that set the last event ID without dispatching an event (`id:` and no `data:`).
+   * Sessions that have no use for it leave it out.
+   */
+  idOnly?(id: string, sink: DialectSink): void
+  /**
+   * Called when the body ends without a `closing()`: return a `StreamEnd` to end the subscription
+   * cleanly (e.g. replay mode after the server said replay completed); a number of ms when the end was the
    * server's routine close (a reconnect it chose, which does not count as a failure); otherwise
    * `'reconnect'`, and the supervisor backs off as after any fault.
    */
-  ended?(): 'done' | 'reconnect' | number
+  ended?(): StreamEnd | 'reconnect' | number
   /** The response was accepted (200, event stream): its headers, before the first frame. */
   accepted?(headers: Headers): void
   /**

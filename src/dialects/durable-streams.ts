@@ -1,6 +1,6 @@
 import type { Checkpoint } from '../checkpoint/contract.js'
 import { type HttpError, ProtocolError, ResumableSSEError } from '../errors.js'
-import type { AttemptRequest, Dialect, DialectSession, DialectSink, Frame } from './dialect.js'
+import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame, MAX_CURSOR } from './dialect.js'
 
 /**
  * 410: the stream (or the part of it our offset points into) is gone for good. Code
@@ -134,12 +134,17 @@ class DurableStreamsSession implements DialectSession {
       sink.fail(control)
       return
     }
+    if (!cursorFits(control.streamNextOffset)) {
+      sink.fail(new ProtocolError(`Durable Streams offset longer than ${MAX_CURSOR} bytes`))
+      return
+    }
     this.#sawControl = true
     this.#release(control, sink)
-    if (control.streamClosed || (this.#replay && control.upToDate)) sink.closing('done')
+    if (control.streamClosed) sink.closing('stream-closed')
+    else if (this.#replay && control.upToDate) sink.closing('up-to-date')
   }
 
-  ended(): 'done' | 'reconnect' | number {
+  ended(): 'reconnect' | number {
     // A body that ends without `streamClosed` is the server's periodic close (about every 60 s) or a
     // fault; either way we resume from the last control, and unreleased data frames are read again from
     // that offset. A close right after a control frame is routine: reconnect at once without counting
@@ -147,8 +152,18 @@ class DurableStreamsSession implements DialectSession {
     return this.#batch.length === 0 && this.#sawControl ? 0 : 'reconnect'
   }
 
+  /**
+   * Every control frame is a position. After a batch it is the last event's; a control frame with no
+   * new data that moves the offset (the first answer to `offset=now` or `-1`, the end of frames dropped
+   * after a mid-batch resume) is a position without an event, taking the next local sequence, so a
+   * reconnect or a restart asks from there and nothing appended meanwhile is skipped. While frames
+   * are still to be dropped the offset is behind what was delivered, so it is not a position yet.
+   */
   #release(control: Control, sink: DialectSink): void {
     const batch = this.#batch
+    if (batch.length === 0 && this.#skip === 0 && control.streamNextOffset !== this.#offset) {
+      sink.position(++this.#sequence, control.streamNextOffset, control.streamCursor === undefined ? undefined : { [STREAM_CURSOR]: control.streamCursor })
+    }
     this.#batch = []
     this.#batchChars = 0
     const start = this.#offset

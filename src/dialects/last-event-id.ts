@@ -1,5 +1,5 @@
 import type { Checkpoint } from '../checkpoint/contract.js'
-import type { AttemptRequest, Dialect, DialectSession, DialectSink, Frame } from './dialect.js'
+import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame } from './dialect.js'
 
 export interface LastEventIdOptions {
   /**
@@ -10,23 +10,54 @@ export interface LastEventIdOptions {
 }
 
 /**
- * An id of 1 to 15 ASCII digits is a sequence (always a safe integer); anything else is opaque.
- * A char-code loop rather than a regex: this runs once per event.
+ * The sequence an id of 1 to 15 ASCII digits stands for (always a safe integer), parsed in the same pass
+ * that checks the digits; -1 for anything else (an opaque id). Runs once per event.
  */
-function isNumericId(id: string): boolean {
-  if (id.length > 15) return false
-  for (let i = 0; i < id.length; i++) {
-    const code = id.charCodeAt(i)
-    if (code < 48 || code > 57) return false
+function numericId(id: string): number {
+  const length = id.length
+  if (length === 0 || length > 15) return -1
+  let value = 0
+  for (let i = 0; i < length; i++) {
+    const digit = id.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return -1
+    value = value * 10 + digit
   }
-  return true
+  return value
+}
+
+/**
+ * Whether this runtime's `Headers` take any string and send it as UTF-8 (workerd) rather than one byte
+ * per character (the Fetch standard's ByteString: browsers, Node, Deno). Detected once.
+ */
+let utf8Headers: boolean | undefined
+
+/**
+ * The id as a header value that goes out as its UTF-8 bytes, which is what browsers send: where a
+ * header carries one byte per character, the bytes one character each (`fetch` refuses characters
+ * above U+00FF and would send é as the single byte e9).
+ */
+function headerValue(id: string): string {
+  if (/^[\x00-\x7f]*$/.test(id)) return id
+  if (utf8Headers === undefined) {
+    try {
+      new Headers({ a: '\u20ac' })
+      utf8Headers = true
+    } catch {
+      utf8Headers = false
+    }
+  }
+  if (utf8Headers) return id
+  let bytes = ''
+  for (const byte of new TextEncoder().encode(id)) bytes += String.fromCharCode(byte)
+  return bytes
 }
 
 /**
  * The standard: the cursor is the SSE `id`, sent back in the `Last-Event-ID` header (WHATWG HTML
  * §9.2). Numeric ids are the sequence; opaque ids get a local sequence that keeps increasing from the
- * checkpoint, so ordering and dedupe still work within a process. An event without an id is delivered
- * but cannot be resumed from, so committing it does not move the checkpoint.
+ * checkpoint. An event without an id is delivered but cannot be resumed from, so committing it does not
+ * move the checkpoint; an id-only block is a position without an event. An empty id resets the
+ * position (no header is sent, as browsers do) and is committed like any other position.
  */
 export function lastEventId(options: LastEventIdOptions = {}): Dialect {
   return {
@@ -34,7 +65,7 @@ export function lastEventId(options: LastEventIdOptions = {}): Dialect {
     defaultMethod: 'GET',
     contiguous: options.contiguous ?? false,
     prepare(request: AttemptRequest, position: Checkpoint | undefined) {
-      if (position !== undefined && position.cursor !== '') request.headers.set('Last-Event-ID', position.cursor)
+      if (position !== undefined && position.cursor !== '') request.headers.set('Last-Event-ID', headerValue(position.cursor))
     },
     open(position: Checkpoint | undefined): DialectSession {
       return new LastEventIdSession(position)
@@ -43,31 +74,54 @@ export function lastEventId(options: LastEventIdOptions = {}): Dialect {
 }
 
 class LastEventIdSession implements DialectSession {
+  /** The highest sequence handed out (local numbering continues from it). */
   #sequence: number
   /**
    * Once a stream has shown an opaque id, every id is numbered locally, digits or not: an opaque id
    * that happens to be all digits ("0815" among hex ids) must not be read as a sequence, or dedupe
-   * would drop it and everything after it. A checkpoint whose cursor is not its own sequence was
-   * numbered locally, so a resumed session starts in that mode.
+   * would drop it and everything after it. An empty id (a reset) does the same: the server may start
+   * its numbering again, and judging new ids against the old numbers would drop them. A checkpoint
+   * whose cursor is not its own sequence was numbered locally, so a resumed session starts that way.
    */
   #opaque: boolean
+  /** The HTML standard's last event ID buffer: `event.cursor`, for events without an id too. */
+  #lastId: string
 
   constructor(position: Checkpoint | undefined) {
     this.#sequence = position?.sequence ?? 0
-    this.#opaque = position !== undefined && position.cursor !== '' && !(isNumericId(position.cursor) && Number(position.cursor) === position.sequence)
+    this.#lastId = position?.cursor ?? ''
+    this.#opaque = position !== undefined && numericId(position.cursor) !== position.sequence
   }
 
   frame(frame: Frame, sink: DialectSink): void {
     const id = frame.id
     const type = frame.event || 'message'
-    if (id === undefined || id === '') {
-      sink.deliverUnpositioned(type, frame.data)
-      return
+    const sequence = id === undefined ? -1 : this.#advance(id)
+    if (sequence < 0) sink.deliverUnpositioned(type, frame.data, this.#lastId, id)
+    else sink.deliver(type, frame.data, id, sequence, id as string)
+  }
+
+  idOnly(id: string, sink: DialectSink): void {
+    const sequence = this.#advance(id)
+    if (sequence >= 0) sink.position(sequence, id)
+  }
+
+  /**
+   * Takes `id` as the last event ID and returns its sequence, or -1 when it cannot be a position (too
+   * long to send back: it is delivered without moving the position). Numeric ids lower than what we
+   * hold keep their own number: the sequencer drops them as replays.
+   */
+  #advance(id: string): number {
+    if (!cursorFits(id)) return -1
+    this.#lastId = id
+    if (!this.#opaque) {
+      const numeric = numericId(id)
+      if (numeric >= 0) {
+        if (numeric > this.#sequence) this.#sequence = numeric
+        return numeric
+      }
+      this.#opaque = true
     }
-    // Numeric ids lower than what we hold pass through with their own number: the supervisor's dedupe
-    // drops them as replays. Opaque ids always move forward locally.
-    if (!this.#opaque && !isNumericId(id)) this.#opaque = true
-    this.#sequence = this.#opaque ? this.#sequence + 1 : Number(id)
-    sink.deliver(type, frame.data, id, this.#sequence, id)
+    return ++this.#sequence
   }
 }

@@ -1,4 +1,5 @@
 import { HttpError, type ResumableSSEError, ResumableSSEError as BaseError } from '../errors.js'
+import type { StreamEnd } from '../dialects/dialect.js'
 import type { Status, StatusReason } from '../types.js'
 import { type BackoffPolicy, fullJitter } from './backoff.js'
 
@@ -49,9 +50,9 @@ export type Input =
   /** The connection ended by itself. */
   | { type: 'ended'; reason: 'eof' | 'transport' | 'starved' }
   /** The dialect saw the server announce the end of this connection. */
-  | { type: 'server-closing'; reconnect: number | 'done' }
-  /** The stream is complete (replay mode finished). */
-  | { type: 'finished' }
+  | { type: 'server-closing'; reconnect: number | StreamEnd }
+  /** The stream is complete (replay mode finished): why. */
+  | { type: 'finished'; reason: StreamEnd }
   /** A non-200 answer. `retryAfter` is already parsed to ms (uncapped). */
   | { type: 'http'; error: HttpError; retryAfter: number | undefined }
   | { type: 'auth-refreshed' }
@@ -132,12 +133,12 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
       return retry(state, config, unit, input.reason, undefined)
 
     case 'server-closing':
-      if (input.reconnect === 'done') return close(state, 'done')
+      if (typeof input.reconnect === 'string') return close(state, input.reconnect)
       // The server chose when we come back; this is routine, not a failure.
       return input.reconnect <= 0 ? connect({ ...state, attempt: 0 }) : backoff({ ...state, attempt: 0 }, input.reconnect, 'server-closing')
 
     case 'finished':
-      return close(state, 'done')
+      return close(state, input.reason)
 
     case 'http':
       return onHttp(state, input.error, input.retryAfter, config, unit)

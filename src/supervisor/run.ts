@@ -1,10 +1,9 @@
-import type { Position } from '../checkpoint/committer.js'
 import type { Checkpoint } from '../checkpoint/contract.js'
 import type { Dialect, DialectSink } from '../dialects/dialect.js'
-import { DeliveredEvent } from '../delivery/event.js'
+import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { Sequencer } from '../delivery/sequencer.js'
-import { GapError, ResumableSSEError } from '../errors.js'
+import { ResumableSSEError } from '../errors.js'
 import type { Notice, Runtime, StatusChange } from '../types.js'
 import { runAttempt, type AttemptOutcome } from '../wire/attempt.js'
 import { buildRequest, type RequestSpec } from '../wire/request.js'
@@ -45,7 +44,7 @@ export class Supervisor {
 
   constructor(options: SupervisorOptions) {
     this.#options = options
-    this.#sequencer = new Sequencer(options.start, options.dialect.contiguous)
+    this.#sequencer = new Sequencer(options.start, options.dialect.contiguous, options.strictGaps, options.onNotice)
   }
 
   get state(): MachineState {
@@ -174,7 +173,7 @@ export class Supervisor {
       case 'closing':
         return { type: 'server-closing', reconnect: outcome.reconnect }
       case 'finished':
-        return { type: 'finished' }
+        return outcome
       case 'failed':
         return { type: 'failed', error: outcome.error }
       case 'aborted':
@@ -190,10 +189,22 @@ export class Supervisor {
     return last.meta ? { sequence: last.sequence, cursor: last.cursor, meta: last.meta } : { sequence: last.sequence, cursor: last.cursor }
   }
 
-  #sink(effect: AbortController): Pick<DialectSink, 'deliver' | 'deliverUnpositioned'> {
-    const { channel, onNotice, strictGaps } = this.#options
+  #sink(effect: AbortController): Pick<DialectSink, 'deliver' | 'deliverUnpositioned' | 'position'> {
+    const { channel } = this.#options
     const sequencer = this.#sequencer
     let progressed = false
+    // Events and positions without events take the same path: the sequencer judges and records them,
+    // then they queue for the consumer in order. A new position proves the connection healthy too.
+    const admit = (entry: DeliveredEvent | PositionMarker, event: boolean) => {
+      const verdict = sequencer.admit(entry, event)
+      if (verdict === false) return
+      if (verdict !== true) {
+        this.#postFrom(effect, { type: 'failed', error: verdict })
+        return
+      }
+      channel.push(entry)
+      progress()
+    }
     const progress = () => {
       if (!progressed) {
         progressed = true
@@ -201,28 +212,11 @@ export class Supervisor {
       }
     }
     return {
-      deliver: (type, data, id, sequence, cursor, meta) => {
-        const verdict = sequencer.judge(sequence)
-        if (verdict === 'duplicate') {
-          onNotice({ kind: 'duplicate', sequence })
-          return
-        }
-        if (verdict === 'gap') {
-          const expected = sequencer.expected
-          if (strictGaps) {
-            this.#postFrom(effect, { type: 'failed', error: new GapError(expected, sequence) })
-            return
-          }
-          onNotice({ kind: 'gap', expected, received: sequence })
-        }
-        const event = new DeliveredEvent(type, data, id, sequence, cursor, meta, true)
-        sequencer.last = event as Position
-        channel.push(event)
-        progress()
-      },
-      deliverUnpositioned: (type, data) => {
+      deliver: (type, data, id, sequence, cursor, meta) => admit(new DeliveredEvent(type, data, id, sequence, cursor, meta, true), true),
+      position: (sequence, cursor, meta) => admit(new PositionMarker(sequence, cursor, meta), false),
+      deliverUnpositioned: (type, data, cursor, id) => {
         const last = sequencer.last
-        channel.push(new DeliveredEvent(type, data, undefined, last?.sequence ?? 0, last?.cursor ?? '', undefined, false))
+        channel.push(new DeliveredEvent(type, data, id, last?.sequence ?? 0, cursor ?? last?.cursor ?? '', undefined, false))
         progress()
       },
     }

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser'
-import type { DialectSession, DialectSink } from '../dialects/dialect.js'
+import type { DialectSession, DialectSink, StreamEnd } from '../dialects/dialect.js'
 import { EventTooLargeError, HttpError, ProtocolError, ResumableSSEError } from '../errors.js'
 import type { Runtime } from '../types.js'
 
@@ -7,8 +7,8 @@ import type { Runtime } from '../types.js'
 export type AttemptOutcome =
   | { type: 'http'; error: HttpError; retryAfter: string | null }
   | { type: 'ended'; reason: 'eof' | 'transport' | 'starved' }
-  | { type: 'closing'; reconnect: number | 'done' }
-  | { type: 'finished' }
+  | { type: 'closing'; reconnect: number }
+  | { type: 'finished'; reason: StreamEnd }
   | { type: 'failed'; error: ResumableSSEError }
   | { type: 'aborted' }
 
@@ -16,7 +16,7 @@ export interface AttemptOptions {
   runtime: Runtime
   session: DialectSession
   /** Receives the dialect's deliveries; the attempt wires its own `closing`/`fail` around it. */
-  sink: Pick<DialectSink, 'deliver' | 'deliverUnpositioned'>
+  sink: Pick<DialectSink, 'deliver' | 'deliverUnpositioned' | 'position'>
   maxEventSize: number
   heartbeatTimeout: number | false
   mode: 'live' | 'replay'
@@ -89,9 +89,9 @@ async function attempt(request: Request, controller: AbortController, liveness: 
 
 /** What the end of a body means when no frame said: the dialect decides, else the mode. */
 function endOfBody(session: DialectSession, mode: 'live' | 'replay'): AttemptOutcome {
-  const ending = session.ended?.() ?? (mode === 'replay' ? 'done' : 'reconnect')
+  const ending = session.ended?.() ?? (mode === 'replay' ? 'up-to-date' : 'reconnect')
   if (typeof ending === 'number') return { type: 'closing', reconnect: ending }
-  return ending === 'done' ? { type: 'finished' } : { type: 'ended', reason: 'eof' }
+  return ending === 'reconnect' ? { type: 'ended', reason: 'eof' } : { type: 'finished', reason: ending }
 }
 
 /** Settles like `promise`, or rejects once `signal` aborts, whichever comes first. */
@@ -120,8 +120,9 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
   const dialectSink: DialectSink = {
     deliver: sink.deliver,
     deliverUnpositioned: sink.deliverUnpositioned,
+    position: sink.position,
     closing(reconnect) {
-      outcome ??= reconnect === 'done' ? { type: 'finished' } : { type: 'closing', reconnect }
+      outcome ??= typeof reconnect === 'number' ? { type: 'closing', reconnect } : { type: 'finished', reason: reconnect }
     },
     fail(error) {
       // A dialect's own typed error (aviso's replay limit is `cursor-expired`) reaches the user as is.
@@ -129,8 +130,23 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
     },
   }
 
+  // The id the parser reported for the block it is dispatching. It reports a block's id before the
+  // block's event; an id still here when the next id, an id-less event or the end of a chunk comes
+  // belonged to a block without data: a position without an event.
+  let blockId: string | undefined
+  const idOnly = () => {
+    const id = blockId as string
+    blockId = undefined
+    if (outcome === undefined) session.idOnly?.(id, dialectSink)
+  }
   const parser: EventSourceParser = createParser({
+    onId(id) {
+      if (blockId !== undefined) idOnly()
+      blockId = id
+    },
     onEvent(frame) {
+      if (blockId !== undefined && frame.id === undefined) idOnly()
+      blockId = undefined
       if (outcome !== undefined) return
       // The parser bounds what it buffers, but an event that arrives whole within one chunk is never
       // buffered, so its size is checked here.
@@ -159,8 +175,10 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
   const cancel = () => void reader.cancel().catch(() => {})
   controller.signal.addEventListener('abort', cancel, { once: true })
   const decoder = new TextDecoder()
-  // A line may end in a bare CR; the parser holds a trailing CR back in case an LF follows.
-  let endsWithCR = false
+  const feed = (text: string) => {
+    parser.feed(text)
+    if (blockId !== undefined) idOnly()
+  }
   try {
     for (;;) {
       if (controller.signal.aborted) return interrupted(controller, liveness)
@@ -172,15 +190,11 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
       }
       if (controller.signal.aborted) return interrupted(controller, liveness)
       if (chunk.done) {
-        // At the end no LF can follow, so a held-back CR is a line end: complete it (CR LF is one line
-        // end, so this never adds a blank line the server did not send).
-        parser.feed(decoder.decode() + (endsWithCR ? '\n' : ''))
+        feed(decoder.decode())
         return outcome ?? endOfBody(session, options.mode)
       }
       liveness.touch()
-      const text = decoder.decode(chunk.value, { stream: true })
-      if (text.length > 0) endsWithCR = text.charCodeAt(text.length - 1) === 13
-      parser.feed(text)
+      feed(decoder.decode(chunk.value, { stream: true }))
       if (outcome) return outcome
       if (options.isFull()) {
         // Waiting on our own consumer is not the server going quiet: no starvation clock meanwhile.

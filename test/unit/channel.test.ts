@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { EventChannel } from '../../src/delivery/channel.js'
-import { DeliveredEvent } from '../../src/delivery/event.js'
+import { DeliveredEvent, PositionMarker } from '../../src/delivery/event.js'
+import { GapError, type Notice } from '../../src/index.js'
 import { Sequencer } from '../../src/delivery/sequencer.js'
 
 const ev = (n: number) => new DeliveredEvent('message', `{"n":${n}}`, String(n), n, String(n), undefined, true)
@@ -62,17 +63,72 @@ describe('event channel', () => {
 })
 
 describe('sequencer', () => {
-  it('drops sequences at or below the last, and only reports gaps on contiguous streams', () => {
-    const loose = new Sequencer({ sequence: 5, cursor: '5' }, false)
-    expect(loose.judge(5)).toBe('duplicate')
-    expect(loose.judge(4)).toBe('duplicate')
-    expect(loose.judge(9)).toBe('new')
-    const strict = new Sequencer({ sequence: 5, cursor: '5' }, true)
-    expect(strict.judge(6)).toBe('new')
-    expect(strict.judge(9)).toBe('gap')
-    expect(strict.expected).toBe(6)
+  const at = (sequence: number) => ({ sequence, cursor: String(sequence) })
+  it('drops sequences at or below the last (a duplicate notice for events), records what goes on', () => {
+    const notices: Notice[] = []
+    const loose = new Sequencer(at(5), false, false, (notice) => notices.push(notice))
+    expect(loose.admit(at(5), true)).toBe(false)
+    expect(loose.admit(at(4), true)).toBe(false)
+    expect(loose.admit(at(3), false)).toBe(false) // a replayed position without an event: silent
+    expect(loose.admit(at(9), true)).toBe(true)
+    expect(loose.last?.sequence).toBe(9)
+    expect(notices).toEqual([
+      { kind: 'duplicate', sequence: 5 },
+      { kind: 'duplicate', sequence: 4 },
+    ])
+  })
+  it('on a contiguous stream a jump is a gap notice and goes on, or with strictGaps the GapError (nothing recorded)', () => {
+    const notices: Notice[] = []
+    const contiguous = new Sequencer(at(5), true, false, (notice) => notices.push(notice))
+    expect(contiguous.admit(at(6), true)).toBe(true)
+    expect(contiguous.admit(at(9), true)).toBe(true)
+    expect(notices).toEqual([{ kind: 'gap', expected: 7, received: 9 }])
+    const strict = new Sequencer(at(5), true, true, () => {})
+    const verdict = strict.admit(at(9), true)
+    expect(verdict).toBeInstanceOf(GapError)
+    expect(verdict).toMatchObject({ expected: 6, received: 9 })
+    expect(strict.last?.sequence).toBe(5)
   })
   it('accepts anything first when there is no position', () => {
-    expect(new Sequencer(undefined, true).judge(42)).toBe('new')
+    expect(new Sequencer(undefined, true, true, () => {}).admit(at(42), true)).toBe(true)
+  })
+})
+
+describe('positions without events in the queue', () => {
+  const marker = (n: number) => new PositionMarker(n, `m${n}`, undefined)
+  it('are committed when the consumer reaches them, never delivered', async () => {
+    const committed: number[] = []
+    const channel = new EventChannel(10, (m) => committed.push(m.sequence))
+    channel.push(ev(1))
+    channel.push(marker(2))
+    channel.push(ev(3))
+    expect(committed).toEqual([])
+    expect(channel.shift()?.sequence).toBe(1)
+    expect(committed).toEqual([])
+    expect(channel.shift()?.sequence).toBe(3)
+    expect(committed).toEqual([2])
+  })
+  it('consecutive markers collapse into the newest; one that arrives while the consumer waits commits at once', async () => {
+    const committed: number[] = []
+    const channel = new EventChannel(10, (m) => committed.push(m.sequence))
+    channel.push(marker(1))
+    channel.push(marker(2))
+    expect(channel.size).toBe(1)
+    const waiting = channel.pull()
+    expect(committed).toEqual([2])
+    channel.push(marker(3))
+    expect(committed).toEqual([2, 3])
+    channel.push(ev(4))
+    expect((await waiting).value?.sequence).toBe(4)
+  })
+  it('markers before the end of the stream are committed before the consumer hears the end', async () => {
+    const committed: number[] = []
+    const channel = new EventChannel(10, (m) => committed.push(m.sequence))
+    channel.push(ev(1))
+    channel.push(marker(2))
+    channel.end()
+    expect((await channel.pull()).value?.sequence).toBe(1)
+    expect((await channel.pull()).done).toBe(true)
+    expect(committed).toEqual([2])
   })
 })

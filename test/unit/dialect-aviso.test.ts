@@ -158,7 +158,7 @@ describe('aviso replay', () => {
 
     expect(error).toBeUndefined()
     expect(sequences).toEqual([1, 2, 3])
-    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'up-to-date' })
     expect(server.requests.map((request) => request.path)).toEqual(['/api/v1/replay'])
   })
 
@@ -166,7 +166,7 @@ describe('aviso replay', () => {
     server.publish('mars', MARS, 1)
     const { sequences, statuses } = await consume({ url: server.url, dialect: aviso({ eventType: 'mars', identifier: MARS, fromDate: 0, replayOnly: true }) })
     expect(sequences).toEqual([1])
-    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'up-to-date' })
   })
 
   it('end_of_stream before replay_completed is not the end: it resumes from the cursor', async () => {
@@ -177,7 +177,7 @@ describe('aviso replay', () => {
 
     expect(error).toBeUndefined()
     expect(sequences).toEqual([1, 2, 3, 4])
-    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'up-to-date' })
     expect(bodies().map((body) => body?.from_id ?? body?.from_date)).toEqual([0, '3'])
   })
 
@@ -318,6 +318,7 @@ describe('aviso dialect properties', () => {
     const sink: DialectSink = {
       deliver: (type, _data, _id, sequence) => calls.push(`${type}:${sequence}`),
       deliverUnpositioned: () => calls.push('unpositioned'),
+      position: () => calls.push('position'),
       closing: (reconnect) => calls.push(`closing:${reconnect}`),
       fail: (error) => calls.push(`fail:${error.message}`),
     }

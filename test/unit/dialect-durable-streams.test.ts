@@ -185,12 +185,12 @@ describe('durable streams against @durable-streams/server', () => {
 
     expect(error).toBeUndefined()
     expect(data).toEqual(['x', 'last'])
-    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'stream-closed' })
 
     const again = await consume({ url: stream.url, store })
     expect(again.data).toEqual([])
     expect(again.error).toBeUndefined()
-    expect(again.statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(again.statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'stream-closed' })
   })
 
   it('503 with Retry-After is retried after the delay the server asked for', async () => {
@@ -222,13 +222,76 @@ describe('durable streams against @durable-streams/server', () => {
     expect(stream.reads()[0]?.get('offset')).toBe('now')
   })
 
+  it('`offset=now`: a first connection that gets only a control frame is a position; data appended while disconnected is not lost', async () => {
+    const stream = await createStream()
+    await stream.append('old')
+    // Connection 1 is cut right after its first control frame; connection 2 waits until "A" is appended.
+    let sawControl!: () => void
+    const controlSeen = new Promise<void>((resolve) => {
+      sawControl = resolve
+    })
+    let releaseReconnect!: () => void
+    const reconnectGate = new Promise<void>((resolve) => {
+      releaseReconnect = resolve
+    })
+    let connections = 0
+    const gatedFetch: typeof fetch = async (input, init) => {
+      if (++connections === 2) await reconnectGate
+      const response = await fetch(input, init)
+      if (connections !== 1 || response.body === null) return response
+      const watch = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          controller.enqueue(chunk)
+          if (new TextDecoder().decode(chunk).includes('event: control')) sawControl()
+        },
+      })
+      return new Response(response.body.pipeThrough(watch), response)
+    }
+    let reopened!: () => void
+    const secondOpen = new Promise<void>((resolve) => {
+      reopened = resolve
+    })
+    let opens = 0
+    const store = new MemoryStore()
+    const running = consume(
+      { url: `${stream.url}?offset=now`, store, key: 'k', fetch: gatedFetch, runtime: fastTimers().runtime, onStatus: (change) => change.status === 'open' && ++opens === 2 && reopened() },
+      (event) => event.data === 'B',
+    )
+    await controlSeen
+    proxy.cut()
+    await stream.append('A')
+    releaseReconnect()
+    await secondOpen
+    await stream.append('B')
+    const { data, error, sub } = await running
+
+    expect(error).toBeUndefined()
+    expect(data).toEqual(['A', 'B'])
+    const reads = stream.reads()
+    expect(reads[0]?.get('offset')).toBe('now')
+    expect(reads[1]?.get('offset')).toMatch(/^\d+_\d+$/) // the control frame's offset, not `now` again
+    await sub.close()
+    expect((await store.get('k'))?.cursor).toMatch(/^\d+_\d+$/)
+  })
+
+  it('`offset=now`, nothing appended: the checkpoint still moves to the first control frame\'s offset', async () => {
+    const stream = await createStream()
+    const tail = await stream.append('old')
+    const store = new MemoryStore()
+    const { data, error, statuses } = await consume({ url: `${stream.url}?offset=now`, store, key: 'k', mode: 'replay' })
+    expect(error).toBeUndefined()
+    expect(data).toEqual([])
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'up-to-date' })
+    expect(await store.get('k')).toMatchObject({ cursor: tail })
+  })
+
   it('mode replay reads up to the tail and finishes', async () => {
     const stream = await createStream()
     for (const payload of ['1', '2']) await stream.append(payload)
     const { data, statuses, error } = await consume({ url: stream.url, mode: 'replay' })
     expect(error).toBeUndefined()
     expect(data).toEqual(['1', '2'])
-    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'up-to-date' })
   })
 
   it('a binary stream arrives as base64 text that decodes to the bytes appended', async () => {
@@ -269,6 +332,7 @@ describe('durable streams session', () => {
     const sink: DialectSink = {
       deliver: (_type, data, _id, sequence, cursor, meta) => calls.push(meta ? { data, sequence, cursor, meta } : { data, sequence, cursor }),
       deliverUnpositioned: (_type, data) => calls.push(`unpositioned:${data}`),
+      position: (sequence, cursor, meta) => calls.push(meta ? { data: '(position)', sequence, cursor, meta } : { data: '(position)', sequence, cursor }),
       closing: (reconnect) => calls.push(`closing:${reconnect}`),
       fail: (error) => calls.push(`fail:${error.name}`),
     }
@@ -310,6 +374,23 @@ describe('durable streams session', () => {
     ])
   })
 
+  it('a control frame that moves the offset without new data is a position; one that repeats it, or sits behind frames still to drop, is not', () => {
+    const { calls, sink } = recorder()
+    // Resumed after the 2nd frame past O1: the server re-sends a, b, then the control frame ending that batch.
+    const session = durableStreams().open({ sequence: 12, cursor: 'O1', meta: { skip: '2' } }, 'live')
+    session.frame(data('a'), sink)
+    session.frame(control({ streamNextOffset: 'O1b' }), sink) // b still to drop: behind what was delivered
+    session.frame(data('b'), sink)
+    session.frame(control({ streamNextOffset: 'O2', streamCursor: 'c2' }), sink) // the batch's end: where we are
+    session.frame(control({ streamNextOffset: 'O2', streamCursor: 'c3', upToDate: true }), sink) // a keep-alive
+    session.frame(data('c'), sink)
+    session.frame(control({ streamNextOffset: 'O3' }), sink)
+    expect(calls).toEqual([
+      { data: '(position)', sequence: 13, cursor: 'O2', meta: { streamCursor: 'c2' } },
+      { data: 'c', sequence: 14, cursor: 'O3' },
+    ])
+  })
+
   it('a fresh start names the first batch by the subscription start, which prepare resolves', () => {
     const { calls, sink } = recorder()
     const dialect = durableStreams()
@@ -337,13 +418,14 @@ describe('durable streams session', () => {
     live.frame(data('a'), closed.sink)
     live.frame(control({ streamNextOffset: 'O1', upToDate: true }), closed.sink)
     live.frame(control({ streamNextOffset: 'O1', streamClosed: true }), closed.sink)
-    expect(closed.calls).toEqual([{ data: 'a', sequence: 1, cursor: 'O1' }, 'closing:done'])
+    expect(closed.calls).toEqual([{ data: 'a', sequence: 1, cursor: 'O1' }, 'closing:stream-closed'])
 
     const replay = recorder()
     const session = durableStreams().open(undefined, 'replay')
     session.frame(control({ streamNextOffset: 'O1', streamCursor: 'c' }), replay.sink)
     session.frame(control({ streamNextOffset: 'O1', streamCursor: 'c', upToDate: true }), replay.sink)
-    expect(replay.calls).toEqual(['closing:done'])
+    // The first control frame of a fresh start is a position without an event; the second is the same.
+    expect(replay.calls).toEqual([{ data: '(position)', sequence: 1, cursor: 'O1', meta: { streamCursor: 'c' } }, 'closing:up-to-date'])
   })
 
   it('data frames that never get a control frame are a ProtocolError, not unbounded memory', () => {
@@ -399,7 +481,7 @@ describe('durable streams: the server closing a quiet connection', () => {
     for await (const event of sub) data.push(event.data)
     expect(data).toEqual(['"hello"'])
     expect(connections).toBe(6)
-    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'stream-closed' })
     expect(statuses.filter((s) => s.status === 'backoff')).toEqual([])
   })
 })

@@ -109,17 +109,18 @@ describe('state machine: connection endings', () => {
     expect(r.state.error?.code).toBe('retries-exhausted')
     expect(r.last).toEqual({ type: 'stop' })
   })
-  it('replay mode: finished closes cleanly with reason done', () => {
-    const r = run([...open, { type: 'finished' }], { ...config, mode: 'replay' })
-    expect(r.state).toMatchObject({ status: 'closed', reason: 'done' })
+  it('replay mode: finished closes cleanly with the reason it ended (up-to-date or stream-closed)', () => {
+    const r = run([...open, { type: 'finished', reason: 'up-to-date' }], { ...config, mode: 'replay' })
+    expect(r.state).toMatchObject({ status: 'closed', reason: 'up-to-date' })
     expect(r.state.error).toBeUndefined()
+    expect(run([...open, { type: 'finished', reason: 'stream-closed' }]).state).toMatchObject({ status: 'closed', reason: 'stream-closed' })
   })
-  it('server-closing: immediate reconnect, a delay, or done', () => {
+  it('server-closing: immediate reconnect, a delay, or the end of the stream', () => {
     expect(run([...open, { type: 'server-closing', reconnect: 0 }]).last).toEqual({ type: 'connect' })
     const later = run([...open, { type: 'server-closing', reconnect: 5000 }])
     expect(later.last).toEqual({ type: 'wait', ms: 5000 })
     expect(later.state.reason).toBe('server-closing')
-    expect(run([...open, { type: 'server-closing', reconnect: 'done' }]).state).toMatchObject({ status: 'closed', reason: 'done' })
+    expect(run([...open, { type: 'server-closing', reconnect: 'stream-closed' }]).state).toMatchObject({ status: 'closed', reason: 'stream-closed' })
   })
 })
 
