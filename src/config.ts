@@ -21,6 +21,9 @@ export interface ResolvedConfig {
   heartbeatTimeout: number | false
   maxEventSize: number
   highWaterMark: number
+  highWaterSize: number
+  flushTimeout: number
+  redirect: 'same-origin' | 'follow'
   commitInterval: number
   strictGaps: boolean
   commitOnClose: boolean
@@ -39,7 +42,10 @@ export const DEFAULTS = {
   heartbeatTimeout: 60_000,
   maxEventSize: 1024 * 1024,
   highWaterMark: 1024,
+  highWaterSize: 4 * 1024 * 1024,
+  flushTimeout: 10_000,
   commitInterval: 50,
+  healthyAfter: 1000,
 } as const
 
 /** Validates every option up front with a message that names it, and applies defaults. */
@@ -110,6 +116,10 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
   }
   const maxEventSize = positiveInteger('maxEventSize', options.maxEventSize, DEFAULTS.maxEventSize)
   const highWaterMark = positiveInteger('highWaterMark', options.highWaterMark, DEFAULTS.highWaterMark)
+  const highWaterSize = positiveInteger('highWaterSize', options.highWaterSize, DEFAULTS.highWaterSize)
+  const flushTimeout = nonNegative('flushTimeout', options.flushTimeout, DEFAULTS.flushTimeout)
+  const redirect = options.redirect ?? 'same-origin'
+  if (redirect !== 'same-origin' && redirect !== 'follow') throw new ConfigError("Expected `redirect` to be 'same-origin' or 'follow'")
   const commitInterval = nonNegative('commitInterval', options.commitInterval, DEFAULTS.commitInterval)
   const onStoreError = options.onStoreError ?? 'fail'
   if (onStoreError !== 'fail' && onStoreError !== 'report') throw new ConfigError("Expected `onStoreError` to be 'fail' or 'report'")
@@ -134,11 +144,15 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
       mode,
       canRefreshAuth: options.refreshAuth !== undefined,
       pauseWhenHidden: options.pauseWhenHidden ?? false,
+      healthyAfter: DEFAULTS.healthyAfter,
     },
     signal: options.signal,
     heartbeatTimeout,
     maxEventSize,
     highWaterMark,
+    highWaterSize,
+    flushTimeout,
+    redirect,
     commitInterval,
     strictGaps: options.strictGaps ?? false,
     commitOnClose: options.commitOnClose ?? false,
@@ -151,16 +165,27 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
 }
 
 function parseUrl(value: unknown): URL {
-  if (value instanceof URL) return new URL(value.href)
-  if (typeof value !== 'string' || value === '') throw new ConfigError('Expected `url` to be an absolute URL string or a URL')
+  if (value === '' || (typeof value !== 'string' && !(value instanceof URL))) throw new ConfigError('Expected `url` to be an absolute URL string or a URL')
+  let url: URL
   try {
-    return new URL(value)
+    // Relative URLs work where there is a page to be relative to: the document's base URL (it follows
+    // `<base href>`), else the location (workers, Deno with --location).
+    const scope = globalThis as { document?: { baseURI?: string }; location?: { href?: string } }
+    url = new URL(value, scope.document?.baseURI ?? scope.location?.href)
   } catch {
-    // Relative URLs work where there is a page to be relative to (browsers, Deno with --location).
-    const base = (globalThis as { location?: { href?: string } }).location?.href
-    if (base) return new URL(value, base)
-    throw new ConfigError(`Expected \`url\` to be an absolute URL, got "${value}"`)
+    throw new ConfigError(`Expected \`url\` to be an absolute URL, got "${redact(String(value))}"`)
   }
+  // fetch refuses these only at the first attempt, with the password in its message; refuse up front.
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(`\`url\` must not contain credentials (${redact(url.href)}): send them in \`headers\``)
+  }
+  return url
+}
+
+/** A URL fit for a message: origin and path only (no userinfo, no query with its tokens, no fragment). */
+export function redact(href: string): string {
+  const match = /^([a-z][\w+.-]*:\/\/)?(?:[^@/?#]*@)?([^?#]*)/i.exec(href)
+  return match ? `${match[1] ?? ''}${match[2]}` : ''
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {

@@ -83,7 +83,7 @@ class ResumableSubscription implements Subscription {
   constructor(config: ResolvedConfig) {
     this.#config = config
     this.key = config.key ?? deriveKey(config)
-    this.#channel = new EventChannel(config.highWaterMark)
+    this.#channel = new EventChannel(config.highWaterMark, config.highWaterSize)
     this.#finished = new Promise((resolve) => {
       this.#finish = resolve
     })

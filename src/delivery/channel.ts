@@ -16,9 +16,13 @@ export class EventChannel {
   #error: unknown
   #errorThrown = false
   readonly #highWaterMark: number
+  /** Characters (data + type + id) buffered, bounded by `#highWaterSize` like the count is by the mark. */
+  #chars = 0
+  readonly #highWaterSize: number
 
-  constructor(highWaterMark: number) {
+  constructor(highWaterMark: number, highWaterSize = Number.POSITIVE_INFINITY) {
     this.#highWaterMark = highWaterMark
+    this.#highWaterSize = highWaterSize
   }
 
   get size(): number {
@@ -37,11 +41,12 @@ export class EventChannel {
       waiter.resolve({ value: event, done: false })
     } else {
       this.#buffer.push(event)
+      this.#chars += charsOf(event)
     }
   }
 
   isFull(): boolean {
-    return this.size >= this.#highWaterMark
+    return this.size >= this.#highWaterMark || this.#chars >= this.#highWaterSize
   }
 
   waitForRoom(): Promise<void> {
@@ -68,6 +73,7 @@ export class EventChannel {
   discard(): void {
     this.#buffer = []
     this.#head = 0
+    this.#chars = 0
     this.end()
   }
 
@@ -76,6 +82,7 @@ export class EventChannel {
     if (this.#head === this.#buffer.length) return undefined
     const event = this.#buffer[this.#head] as DeliveredEvent
     this.#buffer[this.#head++] = undefined as unknown as DeliveredEvent
+    this.#chars -= charsOf(event)
     // Compact once the consumed prefix dominates, keeping shift O(1) amortised without Array#shift.
     if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
       this.#buffer = this.#buffer.slice(this.#head)
@@ -113,4 +120,8 @@ export class EventChannel {
     this.#roomWaiters = []
     for (const wake of waiters) wake()
   }
+}
+
+function charsOf(event: DeliveredEvent): number {
+  return event.data.length + event.type.length + (event.id?.length ?? 0)
 }

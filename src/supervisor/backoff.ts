@@ -22,24 +22,36 @@ export function fullJitter(attempt: number, policy: BackoffPolicy, unit: number)
   return Math.floor(unit * backoffWindow(attempt, policy))
 }
 
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec'
 /**
- * `Retry-After` in ms: delta-seconds or an HTTP date (RFC 9110 §10.2.3), capped so a misconfigured
- * server cannot park a client for a day. Unparseable values are ignored (undefined), not fatal.
+ * The three HTTP-date forms of RFC 9110 §5.6.7, all GMT, as (day, month, year, hh, mm, ss):
+ * IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT`, and
+ * asctime `Sun Nov  6 08:49:37 1994` (fields reordered by the replacement).
  */
-export function parseRetryAfter(value: string | null | undefined, now: number, cap: number): number | undefined {
-  if (value === null || value === undefined) return undefined
-  const text = value.trim()
-  if (text === '') return undefined
-  let ms: number
-  if (/^\d+$/.test(text)) {
-    ms = Number(text) * 1000
-  } else {
-    // HTTP dates (all three RFC 9110 forms) start with a day name; without this check Date.parse
-    // happily reads "-5" or "1.5" as years.
-    if (!/^[A-Za-z]{3}/.test(text)) return undefined
-    const date = Date.parse(text)
-    if (Number.isNaN(date)) return undefined
-    ms = date - now
+const HTTP_DATES: Array<[RegExp, string]> = [
+  [/^[A-Z][a-z]{2}, (\d\d) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/, '$1 $2 $3 $4 $5 $6'],
+  [/^[A-Z][a-z]{5,8}, (\d\d)-([A-Z][a-z]{2})-(\d\d) (\d\d):(\d\d):(\d\d) GMT$/, '$1 $2 -$3 $4 $5 $6'],
+  [/^[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})$/, '$2 $1 $6 $3 $4 $5'],
+]
+
+/**
+ * `Retry-After` in ms: delta-seconds or an HTTP date, parsed explicitly (`Date.parse` reads asctime
+ * as local time and accepts far more than HTTP allows). The machine caps it; unparseable values are
+ * ignored (undefined), not fatal.
+ */
+export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
+  const text = value?.trim() ?? ''
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const form = HTTP_DATES.find(([pattern]) => pattern.test(text))
+  if (!form) return undefined
+  const [day, month, y, hh, mm, ss] = text.replace(form[0], form[1]).split(' ') as [string, string, string, string, string, string]
+  const monthIndex = MONTHS.indexOf(month) / 3
+  if (!Number.isInteger(monthIndex)) return undefined
+  let year = Number(y)
+  if (year < 0) {
+    // RFC 850's two-digit year: one more than 50 years ahead is the previous century (RFC 9110).
+    year = 2000 - year
+    if (year > new Date(now).getUTCFullYear() + 50) year -= 100
   }
-  return Math.min(Math.max(0, ms), cap)
+  return Math.max(0, Date.UTC(year, monthIndex, Number(day), Number(hh), Number(mm), Number(ss)) - now)
 }
