@@ -3,7 +3,7 @@ import type { Checkpoint } from './checkpoint/contract.js'
 import { resumeKey } from './checkpoint/resume-key.js'
 import { EventChannel } from './delivery/channel.js'
 import type { DeliveredEvent } from './delivery/event.js'
-import { ConfigError, type ResumableSSEError, type StoreError } from './errors.js'
+import { ConfigError, type ResumableSSEError, StoreError } from './errors.js'
 import { resolveConfig, type ResolvedConfig } from './config.js'
 import { Supervisor } from './supervisor/run.js'
 import type { MachineState } from './supervisor/machine.js'
@@ -282,7 +282,7 @@ class ResumableSubscription implements Subscription {
    */
   async #settleCheckpoint(): Promise<void> {
     try {
-      await this.flush()
+      await this.#boundedFlush()
     } catch (error) {
       if (this.#config.onStoreError === 'report') this.#config.onNotice?.({ kind: 'store-error', error: toStoreError(error, 'flush') })
       else throw error
@@ -291,6 +291,22 @@ class ResumableSubscription implements Subscription {
 
   flush(): Promise<void> {
     return this.#committer?.flush() ?? Promise.resolve()
+  }
+
+  /**
+   * The flush at the end (close, break, abort, end of stream), bounded by `flushTimeout`: a store that
+   * never answers (a stuck IndexedDB transaction, a hung KV call) must not keep the end from settling.
+   * The abandoned write stays abandoned; if it lands later, the store's monotonic put keeps it from
+   * moving a newer checkpoint back.
+   */
+  #boundedFlush(): Promise<void> {
+    const { runtime, flushTimeout } = this.#config
+    const flushing = this.flush()
+    let timer: unknown
+    const timeout = new Promise<never>((_, reject) => {
+      timer = runtime.setTimeout(() => reject(new StoreError('timeout', `The checkpoint store did not answer within flushTimeout (${flushTimeout} ms)`)), flushTimeout)
+    })
+    return Promise.race([flushing, timeout]).finally(() => runtime.clearTimeout(timer))
   }
 
   close(): Promise<void> {

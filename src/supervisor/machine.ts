@@ -155,10 +155,12 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
 
     case 'server-closing': {
       if (input.reconnect === 'done') return close(state, 'done')
-      const [next, healthy] = settle(state, input.at, config)
-      // The server chose when we come back: routine after a healthy connection, not a failure. After
-      // one that brought nothing new it is a failure like any other, with the server's delay as a hint.
-      if (!healthy) return retry(next, config, unit, 'server-closing', input.reconnect)
+      const [next, , lasted] = settle(state, input.at, config)
+      // The server chose when we come back: routine, not a failure, after a connection that lasted (a
+      // quiet Durable Streams feed is closed every minute with nothing new). A close right after
+      // opening is a failure like any other, with the server's delay as a hint, so close frames cannot
+      // drive a loop.
+      if (!lasted) return retry(next, config, unit, 'server-closing', input.reconnect)
       return input.reconnect <= 0 ? connect({ ...next, rushed: true }) : backoff(next, input.reconnect, 'server-closing')
     }
 
@@ -211,15 +213,17 @@ function connect(state: MachineState): Transition {
 }
 
 /**
- * At the end of a connection: a healthy one (something new, open at least `healthyAfter`) ends the
+ * At the end of a connection: whether it `lasted` (open at least `healthyAfter`), and whether it was
+ * healthy. A healthy one (something new, open at least `healthyAfter`) ends the
  * failure streak, so the next failure starts from the smallest window and a 401 gets a fresh refresh.
  * One that ended right after opening or only repeated what we had does not: a server that accepts,
  * sends one event and closes cannot reset the backoff on every connection.
  */
-function settle(state: MachineState, at: number, config: MachineConfig): [MachineState, boolean] {
-  const healthy = state.progressed === true && state.openedAt !== undefined && at - state.openedAt >= config.healthyAfter
+function settle(state: MachineState, at: number, config: MachineConfig): [MachineState, boolean, boolean] {
+  const lasted = state.openedAt !== undefined && at - state.openedAt >= config.healthyAfter
+  const healthy = lasted && state.progressed === true
   const next: MachineState = { ...state, openedAt: undefined, progressed: false }
-  return [healthy ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, healthy]
+  return [healthy ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, healthy, lasted]
 }
 
 function close(state: MachineState, reason: StatusReason, error?: ResumableSSEError): Transition {

@@ -72,7 +72,7 @@ function describeInput(input: Input): string {
   const { type, ...rest } = input as Input & Record<string, unknown>
   const fields = Object.entries(rest)
     .filter(([key]) => key !== 'at')
-    .map(([key, value]) => (value instanceof HttpError ? String(value.status) : value instanceof Error ? value.code : `${key}=${String(value)}`))
+    .map(([key, value]) => (value instanceof HttpError ? String(value.status) : value instanceof ResumableSSEError ? value.code : `${key}=${String(value)}`))
   return fields.length ? `${type}(${fields.join(', ')})` : type
 }
 

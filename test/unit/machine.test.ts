@@ -121,6 +121,11 @@ describe('state machine: connection endings', () => {
     expect(r.state).toMatchObject({ status: 'closed', reason: 'done' })
     expect(r.state.error).toBeUndefined()
   })
+  it('a quiet connection that lasted, closed by the server, is routine: no failure counted, no backoff', () => {
+    const r = run([...open, { type: 'server-closing', reconnect: 0 }, { type: 'opened' }, { type: 'server-closing', reconnect: 0 }])
+    expect(r.commands.map((c) => c.type)).toEqual(['connect', 'none', 'connect', 'none', 'connect'])
+    expect(r.state.attempt).toBe(0)
+  })
   it('server-closing after a healthy connection: immediate reconnect, a delay, or done', () => {
     expect(run([...open, { type: 'progress' }, { type: 'server-closing', reconnect: 0 }]).last).toEqual({ type: 'connect' })
     const later = run([...open, { type: 'progress' }, { type: 'server-closing', reconnect: 5000 }])
@@ -165,7 +170,20 @@ describe('state machine: no server input drives a reconnect loop', () => {
     expect(r.state).toMatchObject({ status: 'closed', error: { code: 'auth' } })
   })
   it("the server's immediate reconnect is followed by backoff when the next connection makes no progress", () => {
-    const r = run([...open, { type: 'progress' }, { type: 'server-closing', reconnect: 0 }, { type: 'opened' }, { type: 'server-closing', reconnect: 0 }, { type: 'waited' }, { type: 'opened' }, { type: 'server-closing', reconnect: 0 }], config, 0.999)
+    const r = run(
+      [
+        ...open,
+        { type: 'progress' },
+        { type: 'server-closing', reconnect: 0 },
+        { type: 'opened', at: 100_000 },
+        { type: 'server-closing', reconnect: 0, at: 100_005 },
+        { type: 'waited' },
+        { type: 'opened', at: 200_000 },
+        { type: 'server-closing', reconnect: 0, at: 200_005 },
+      ],
+      config,
+      0.999,
+    )
     expect(r.commands.slice(3).map((c) => c.type)).toEqual(['connect', 'none', 'wait', 'connect', 'none', 'wait'])
     expect(delays(r)).toEqual([499, 999])
   })
