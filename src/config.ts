@@ -3,7 +3,7 @@ import { assertValidCheckpoint } from './checkpoint/contract.js'
 import { MemoryStore } from './checkpoint/memory.js'
 import type { Dialect } from './dialects/dialect.js'
 import { lastEventId } from './dialects/last-event-id.js'
-import { ConfigError } from './errors.js'
+import { ConfigError, redact } from './errors.js'
 import type { MachineConfig } from './supervisor/machine.js'
 import type { Notice, Runtime, StatusChange, SubscribeOptions } from './types.js'
 import type { RequestSpec } from './wire/request.js'
@@ -182,11 +182,6 @@ function parseUrl(value: unknown): URL {
   return url
 }
 
-/** A URL fit for a message: origin and path only (no userinfo, no query with its tokens, no fragment). */
-export function redact(href: string): string {
-  const match = /^([a-z][\w+.-]*:\/\/)?(?:[^@/?#]*@)?([^?#]*)/i.exec(href)
-  return match ? `${match[1] ?? ''}${match[2]}` : ''
-}
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback

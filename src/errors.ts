@@ -114,3 +114,9 @@ export function isResumableSSEError(value: unknown, code?: ErrorCode): value is 
   if (!(value instanceof ResumableSSEError) && !(candidate[BRAND] === true && NAMES.includes(candidate.name as string))) return false
   return code === undefined || candidate.code === code
 }
+
+/** A URL fit for a message: origin and path only (no userinfo, no query with its tokens, no fragment). */
+export function redact(href: string): string {
+  const match = /^([a-z][\w+.-]*:\/\/)?(?:[^@/?#]*@)?([^?#]*)/i.exec(href)
+  return match ? `${match[1] ?? ''}${match[2]}` : ''
+}

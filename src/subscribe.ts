@@ -135,6 +135,7 @@ class ResumableSubscription implements Subscription {
       maxEventSize: config.maxEventSize,
       heartbeatTimeout: config.heartbeatTimeout,
       strictGaps: config.strictGaps,
+      redirect: config.redirect,
       refreshAuth: config.refreshAuth,
       onStatus: (change) => this.#setStatus(change),
       onNotice: (notice) => config.onNotice?.(notice),

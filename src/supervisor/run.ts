@@ -22,6 +22,7 @@ export interface SupervisorOptions {
   maxEventSize: number
   heartbeatTimeout: number | false
   strictGaps: boolean
+  redirect: 'same-origin' | 'follow'
   refreshAuth: ((context: { status: number; signal: AbortSignal }) => unknown) | undefined
   onStatus(change: StatusChange): void
   onNotice(notice: Notice): void
@@ -153,6 +154,7 @@ export class Supervisor {
         maxEventSize: options.maxEventSize,
         heartbeatTimeout: options.heartbeatTimeout,
         mode: options.machine.mode,
+        redirect: options.redirect,
         report: (input) => this.#postFrom(effect, input),
         isFull: () => options.channel.isFull(),
         waitForRoom: () => options.channel.waitForRoom(),

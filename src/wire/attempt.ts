@@ -1,8 +1,9 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser'
 import type { DialectSession, DialectSink } from '../dialects/dialect.js'
-import { EventTooLargeError, HttpError, ProtocolError, ResumableSSEError } from '../errors.js'
+import { EventTooLargeError, HttpError, ProtocolError, redact, ResumableSSEError } from '../errors.js'
 import { parseRetryAfter } from '../supervisor/backoff.js'
 import type { Input } from '../supervisor/machine.js'
+import type { BuiltRequest } from './request.js'
 import type { Runtime } from '../types.js'
 
 /** How one HTTP attempt ended, in the state machine's own words. */
@@ -16,6 +17,8 @@ export interface AttemptOptions {
   maxEventSize: number
   heartbeatTimeout: number | false
   mode: 'live' | 'replay'
+  /** `'same-origin'`: a redirect to another origin is refused (see `follow`). */
+  redirect: 'same-origin' | 'follow'
   /** What happens while the connection runs: `opened` once the response is accepted, `retry-hint`s. */
   report(input: Extract<Input, { type: 'opened' | 'retry-hint' }>): void
   /** Resolves when the consumer has room again; only awaited when `isFull()` says so. */
@@ -31,7 +34,7 @@ const REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-amzn-requestid', 'c
  * outcome for the state machine. `controller` belongs to this attempt alone; aborting it (close,
  * starvation, a newer command) ends the fetch or the read promptly.
  */
-export async function runAttempt(request: Request, controller: AbortController, options: AttemptOptions): Promise<AttemptEnd> {
+export async function runAttempt(request: BuiltRequest, controller: AbortController, options: AttemptOptions): Promise<AttemptEnd> {
   // Liveness covers the whole attempt: a server that accepts the connection but never answers
   // starves us just as surely as one that goes quiet mid-stream.
   const liveness = new Liveness(options.runtime, options.heartbeatTimeout, controller)
@@ -42,22 +45,9 @@ export async function runAttempt(request: Request, controller: AbortController, 
   }
 }
 
-async function attempt(request: Request, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptEnd> {
-  let response: Response
-  const pending = options.runtime.fetch(request)
-  try {
-    // Raced against our own signal: a fetch (a polyfill, a user's wrapper) that ignores the signal
-    // must not keep a closed or starved attempt waiting.
-    response = await untilAborted(pending, controller.signal)
-  } catch (error) {
-    // A response that still arrives after we gave up on it is cancelled, releasing its connection.
-    if (controller.signal.aborted) pending.then((late) => late.body?.cancel().catch(() => {}), () => {})
-    return interrupted(controller, liveness, options.runtime, error)
-  }
-  if (controller.signal.aborted) {
-    void response.body?.cancel().catch(() => {})
-    return interrupted(controller, liveness, options.runtime)
-  }
+async function attempt(built: BuiltRequest, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptEnd> {
+  const response = await follow(built, controller, liveness, options)
+  if (!(response instanceof Response)) return response
   liveness.touch()
 
   if (response.status !== 200) {
@@ -80,6 +70,64 @@ async function attempt(request: Request, controller: AbortController, liveness: 
   // A 200 without a body is an empty stream: it ends like one (cleanly in replay mode).
   if (response.body === null) return endOfBody(options)
   return readBody(response.body, controller, liveness, options)
+}
+
+/**
+ * Fetches, following redirects within the URL's origin ourselves (`redirect: 'manual'`): fetch would
+ * follow one to another origin carrying the body, custom headers (an `X-Api-Key`) and `Last-Event-ID`
+ * there, stripping only `Authorization` and cookies. Browsers hide a redirect's target from script
+ * (an `opaqueredirect`): there the browser follows it itself, to another origin only with that
+ * origin's CORS consent, and we refuse the response if it came from elsewhere. Returns the response,
+ * or how the attempt ended.
+ */
+async function follow(built: BuiltRequest, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<Response | AttemptEnd> {
+  const { signal } = controller
+  const origin = built.url.origin
+  let { url, method } = built
+  let mode: RequestRedirect = options.redirect === 'follow' ? 'follow' : 'manual'
+  for (let hops = 0; ; hops++) {
+    let response: Response
+    const pending = options.runtime.fetch(built.request(url, method, mode))
+    try {
+      // Raced against our own signal: a fetch (a polyfill, a user's wrapper) that ignores the signal
+      // must not keep a closed or starved attempt waiting.
+      response = await untilAborted(pending, signal)
+    } catch (error) {
+      // A response that still arrives after we gave up on it is cancelled, releasing its connection.
+      if (signal.aborted) pending.then((late) => late.body?.cancel().catch(() => {}), () => {})
+      return interrupted(controller, liveness, options.runtime, error)
+    }
+    const location = response.headers.get('location')
+    const redirected = response.type === 'opaqueredirect' || (mode === 'manual' && response.status > 300 && response.status < 309 && location !== null)
+    if (signal.aborted || (redirected && hops < 20)) void response.body?.cancel().catch(() => {})
+    if (signal.aborted) return interrupted(controller, liveness, options.runtime)
+    if (redirected && hops < 20) {
+      if (response.type === 'opaqueredirect') {
+        mode = 'follow'
+        continue
+      }
+      let target: URL | undefined
+      try {
+        target = new URL(location as string, url)
+      } catch {}
+      if (target?.origin !== origin) return { type: 'failed', error: refused(url, target) }
+      // As fetch does: 303 turns any method into GET, 301/302 turn a POST into GET (dropping the body).
+      if (response.status === 303 || (response.status < 303 && method === 'POST')) method = 'GET'
+      url = target
+      continue
+    }
+    if (options.redirect !== 'follow' && response.redirected && response.url !== '' && new URL(response.url).origin !== origin) {
+      void response.body?.cancel().catch(() => {})
+      return { type: 'failed', error: refused(built.url, new URL(response.url)) }
+    }
+    return response
+  }
+}
+
+function refused(from: URL, to: URL | undefined): ProtocolError {
+  return new ProtocolError(
+    `Refused a redirect from ${redact(from.href)} to ${to ? `another origin (${redact(to.href)})` : 'an invalid Location'}; pass \`redirect: 'follow'\` to allow it`,
+  )
 }
 
 /** What the end of a body means when no frame said: the dialect decides, else the mode. */

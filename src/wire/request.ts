@@ -20,7 +20,7 @@ export async function buildRequest(
   mode: 'live' | 'replay',
   signal: AbortSignal,
   attemptNumber: number,
-): Promise<Request> {
+): Promise<BuiltRequest> {
   const context: RequestContext = { signal, attempt: attemptNumber }
   const headers = new Headers(typeof spec.headers === 'function' ? await spec.headers(context) : spec.headers)
   const attempt: AttemptRequest = {
@@ -43,7 +43,22 @@ export async function buildRequest(
       if (!headers.has('content-type')) headers.set('content-type', 'application/json')
     }
   }
-  return new Request(attempt.url, { method: attempt.method, headers, body, signal, ...(acceptsNoStore() && { cache: 'no-store' }) })
+  const cache = acceptsNoStore() ? { cache: 'no-store' as const } : {}
+  return {
+    url: attempt.url,
+    method: attempt.method,
+    request: (url, method, redirect) => new Request(url, { method, headers, body: method === attempt.method ? body : undefined, signal, redirect, ...cache }),
+  }
+}
+
+/**
+ * One attempt's request, as a way to make it: a redirect hop needs a fresh Request (a fetched one's
+ * body is spent), to another URL and maybe another method (a 303 turns a POST into a GET).
+ */
+export interface BuiltRequest {
+  url: URL
+  method: string
+  request(url: URL, method: string, redirect: RequestRedirect): Request
 }
 
 /**
