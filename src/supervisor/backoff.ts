@@ -23,35 +23,27 @@ export function fullJitter(attempt: number, policy: BackoffPolicy, unit: number)
 }
 
 const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec'
-/**
- * The three HTTP-date forms of RFC 9110 §5.6.7, all GMT, as (day, month, year, hh, mm, ss):
- * IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT`, and
- * asctime `Sun Nov  6 08:49:37 1994` (fields reordered by the replacement).
- */
-const HTTP_DATES: Array<[RegExp, string]> = [
-  [/^[A-Z][a-z]{2}, (\d\d) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/, '$1 $2 $3 $4 $5 $6'],
-  [/^[A-Z][a-z]{5,8}, (\d\d)-([A-Z][a-z]{2})-(\d\d) (\d\d):(\d\d):(\d\d) GMT$/, '$1 $2 -$3 $4 $5 $6'],
-  [/^[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})$/, '$2 $1 $6 $3 $4 $5'],
-]
 
 /**
- * `Retry-After` in ms: delta-seconds or an HTTP date, parsed explicitly (`Date.parse` reads asctime
- * as local time and accepts far more than HTTP allows). The machine caps it; unparseable values are
- * ignored (undefined), not fatal.
+ * `Retry-After` in ms: delta-seconds or an HTTP date in one of the three forms of RFC 9110 §5.6.7,
+ * all GMT: IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT`,
+ * asctime `Sun Nov  6 08:49:37 1994`. Parsed here, not by `Date.parse`, which reads asctime as local
+ * time and accepts far more. The machine caps it; unparseable values are ignored (undefined).
  */
 export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
   const text = value?.trim() ?? ''
   if (/^\d+$/.test(text)) return Number(text) * 1000
-  const form = HTTP_DATES.find(([pattern]) => pattern.test(text))
-  if (!form) return undefined
-  const [day, month, y, hh, mm, ss] = text.replace(form[0], form[1]).split(' ') as [string, string, string, string, string, string]
-  const monthIndex = MONTHS.indexOf(month) / 3
-  if (!Number.isInteger(monthIndex)) return undefined
-  let year = Number(y)
-  if (year < 0) {
-    // RFC 850's two-digit year: one more than 50 years ahead is the previous century (RFC 9110).
-    year = 2000 - year
-    if (year > new Date(now).getUTCFullYear() + 50) year -= 100
-  }
-  return Math.max(0, Date.UTC(year, monthIndex, Number(day), Number(hh), Number(mm), Number(ss)) - now)
+  const fixdate = /^[A-Z][a-z]{2}(?:, (\d\d) (...) (\d{4})|[a-z]{3,6}, (\d\d)-(...)-(\d\d)) (\d\d):(\d\d):(\d\d) GMT$/.exec(text)
+  const asctime = /^[A-Z][a-z]{2} (...) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\d{4})$/.exec(text)
+  const [day, month, year, hh, mm, ss] = fixdate
+    ? [fixdate[1] ?? fixdate[4], fixdate[2] ?? fixdate[5], fixdate[3] ?? fixdate[6], fixdate[7], fixdate[8], fixdate[9]]
+    : asctime
+      ? [asctime[2], asctime[1], asctime[6], asctime[3], asctime[4], asctime[5]]
+      : []
+  const monthIndex = MONTHS.indexOf(month as string) / 3
+  if (!Number.isInteger(monthIndex) || !month) return undefined
+  let y = Number(year)
+  // RFC 850's two-digit year: one more than 50 years ahead is the previous century.
+  if (y < 100) y += y + 2000 > new Date(now).getUTCFullYear() + 50 ? 1900 : 2000
+  return Math.max(0, Date.UTC(y, monthIndex, Number(day), Number(hh), Number(mm), Number(ss)) - now)
 }
