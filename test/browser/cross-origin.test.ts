@@ -20,6 +20,8 @@ const servers: http.Server[] = []
 let pageOrigin = ''
 let feedOrigin = ''
 const methods: string[] = []
+let elsewhere = ''
+const elsewhereSaw: string[] = []
 
 async function listen(server: http.Server): Promise<string> {
   servers.push(server)
@@ -40,8 +42,17 @@ beforeAll(async () => {
     http.createServer((req, res) => {
       methods.push(req.method ?? '')
       if (req.method !== 'GET') return res.writeHead(405).end()
+      // Redirects: within this origin, and to another one.
+      if (req.url === '/moved') return res.writeHead(307, { location: '/events', 'access-control-allow-origin': '*' }).end()
+      if (req.url === '/away') return res.writeHead(307, { location: `${elsewhere}/events`, 'access-control-allow-origin': '*' }).end()
       res.writeHead(200, { 'content-type': 'text/event-stream', 'access-control-allow-origin': '*' })
       res.end('id: 1\ndata: one\n\nid: 2\ndata: two\n\n')
+    }),
+  )
+  elsewhere = await listen(
+    http.createServer((req, res) => {
+      elsewhereSaw.push(req.method ?? '')
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'access-control-allow-origin': '*' }).end('id: 1\ndata: elsewhere\n\n')
     }),
   )
   aviso = await startAvisoServer()
@@ -90,4 +101,17 @@ it('aviso replays from a cross-origin aviso-server (no OPTIONS route)', async ()
   expect(result.error).toBeUndefined()
   expect(result.data.map((d) => JSON.parse(d).data.payload)).toEqual([{ n: 1 }, { n: 2 }])
   expect(aviso.requests.map((r) => r.method)).not.toContain('OPTIONS')
+})
+
+// Browsers hide a redirect's target from script (an opaqueredirect): the library lets the browser
+// follow it and judges where the response came from.
+it('a same-origin redirect is followed in the browser', async () => {
+  expect(await replay(page, `${feedOrigin}/moved`, 'default')).toEqual({ data: ['one', 'two'] })
+})
+
+it('a redirect to another origin is refused in the browser (ProtocolError)', async () => {
+  const refused = await replay(page, `${feedOrigin}/away`, 'default')
+  expect(refused.data).toEqual([])
+  expect(refused.error).toMatch(/^protocol: Refused a redirect/)
+  expect(refused.error).toContain(`${elsewhere}/events`)
 })
