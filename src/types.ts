@@ -27,7 +27,7 @@ export interface SSEEvent {
 export interface StatusChange {
   readonly status: Status
   readonly previous: Status
-  /** Failed attempts since the last one that delivered an event. */
+  /** Failed attempts in a row: since the last healthy connection (something new, open at least 1 s). */
   readonly attempt: number
   /** Reconnects since the subscription started. */
   readonly reconnects: number
@@ -134,16 +134,16 @@ export interface SubscribeOptions {
   mode?: 'live' | 'replay'
   signal?: AbortSignal
   backoff?: BackoffOptions
-  /** Give up after this many failed attempts in a row. @default Infinity */
+  /** Give up after this many failed attempts in a row (`retries-exhausted`, the last failure as `cause`). @default Infinity */
   maxRetries?: number
   /** No byte (comments count) for this long → drop the connection and reconnect. `false` disables. @default 60000 */
   heartbeatTimeout?: number | false
   /**
-   * Largest event accepted, in characters (UTF-16 code units) of its data; a larger one is an
-   * `event-too-large` error, found before it is buffered whole. @default 1048576 (1 Mi)
+   * Largest event accepted, in characters (UTF-16 code units) of its data, `event:` type and `id:`;
+   * a larger one is an `event-too-large` error, found before it is buffered whole. @default 1048576 (1 Mi)
    */
   maxEventSize?: number
-  /** Called once after a 401; the next attempt must succeed or the subscription fails with `auth`. */
+  /** Called once per failure streak after a 401; another 401 in that streak fails the subscription with `auth`. */
   refreshAuth?: (context: { status: number; signal: AbortSignal }) => MaybePromise<void>
   /** Events buffered ahead of the consumer before reading pauses. @default 1024 */
   highWaterMark?: number
