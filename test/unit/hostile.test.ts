@@ -18,7 +18,7 @@ import {
 } from '../../src/index.js'
 import { EventChannel } from '../../src/delivery/channel.js'
 import { DeliveredEvent } from '../../src/delivery/event.js'
-import { consume } from '../support/consume.js'
+import { consume, stepping } from '../support/consume.js'
 import { useFeedServer } from '../support/feed-server.js'
 
 /**
@@ -121,6 +121,22 @@ describe('issue 10: no server input drives a reconnect loop', () => {
     expect(refreshes).toBe(1)
     expect(r.error).toMatchObject({ code: 'auth', status: 401 })
     expect(seen).toHaveLength(3)
+  })
+
+  it('a healthy feed whose connections deliver for a while and then close is not penalised', async () => {
+    let n = 0
+    const { url } = await serve((_, res) => {
+      n += 2
+      res.writeHead(200, SSE).end(`id: ${n - 1}\ndata: a\n\nid: ${n}\ndata: b\n\n`)
+    })
+    const statuses: StatusChange[] = []
+    // The clock moves 2 s per reading: every connection lasted, as a real feed's do.
+    await runUntilAborted({ url, ...FAST, runtime: { ...FAST.runtime, now: stepping() }, onStatus: afterBackoffs(3, statuses) })
+    expect(backoffs(statuses).map((s) => [s.attempt, s.delay])).toEqual([
+      [1, 19],
+      [1, 19],
+      [1, 19],
+    ])
   })
 
   it("a Durable Streams close right after opening (the server's immediate reconnect) backs off from the second in a row", async () => {
