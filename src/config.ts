@@ -2,7 +2,7 @@ import type { Checkpoint, CheckpointStore } from './checkpoint/contract.js'
 import { MemoryStore } from './checkpoint/memory.js'
 import { checkpointProblem, type Dialect } from './dialects/dialect.js'
 import { lastEventId } from './dialects/last-event-id.js'
-import { ConfigError } from './errors.js'
+import { ConfigError, redact } from './errors.js'
 import type { MachineConfig } from './supervisor/machine.js'
 import type { Notice, Runtime, StatusChange, SubscribeOptions } from './types.js'
 import type { RequestSpec } from './wire/request.js'
@@ -20,6 +20,9 @@ export interface ResolvedConfig {
   heartbeatTimeout: number | false
   maxEventSize: number
   highWaterMark: number
+  highWaterSize: number
+  flushTimeout: number
+  redirect: 'same-origin' | 'follow'
   commitInterval: number
   strictGaps: boolean
   commitOnClose: boolean
@@ -38,7 +41,10 @@ export const DEFAULTS = {
   heartbeatTimeout: 60_000,
   maxEventSize: 1024 * 1024,
   highWaterMark: 1024,
+  highWaterSize: 4 * 1024 * 1024,
+  flushTimeout: 10_000,
   commitInterval: 50,
+  healthyAfter: 1000,
 } as const
 
 /** Validates every option up front with a message that names it, and applies defaults. */
@@ -106,6 +112,10 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
   }
   const maxEventSize = positiveInteger('maxEventSize', options.maxEventSize, DEFAULTS.maxEventSize)
   const highWaterMark = positiveInteger('highWaterMark', options.highWaterMark, DEFAULTS.highWaterMark)
+  const highWaterSize = positiveInteger('highWaterSize', options.highWaterSize, DEFAULTS.highWaterSize)
+  const flushTimeout = nonNegative('flushTimeout', options.flushTimeout, DEFAULTS.flushTimeout)
+  const redirect = options.redirect ?? 'same-origin'
+  if (redirect !== 'same-origin' && redirect !== 'follow') throw new ConfigError("Expected `redirect` to be 'same-origin' or 'follow'")
   const commitInterval = nonNegative('commitInterval', options.commitInterval, DEFAULTS.commitInterval)
   const onStoreError = options.onStoreError ?? 'fail'
   if (onStoreError !== 'fail' && onStoreError !== 'report') throw new ConfigError("Expected `onStoreError` to be 'fail' or 'report'")
@@ -130,11 +140,15 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
       mode,
       canRefreshAuth: options.refreshAuth !== undefined,
       pauseWhenHidden: options.pauseWhenHidden ?? false,
+      healthyAfter: DEFAULTS.healthyAfter,
     },
     signal: options.signal,
     heartbeatTimeout,
     maxEventSize,
     highWaterMark,
+    highWaterSize,
+    flushTimeout,
+    redirect,
     commitInterval,
     strictGaps: options.strictGaps ?? false,
     commitOnClose: options.commitOnClose ?? false,
@@ -147,17 +161,23 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
 }
 
 function parseUrl(value: unknown): URL {
-  if (value instanceof URL) return new URL(value.href)
-  if (typeof value !== 'string' || value === '') throw new ConfigError('Expected `url` to be an absolute URL string or a URL')
+  if (value === '' || (typeof value !== 'string' && !(value instanceof URL))) throw new ConfigError('Expected `url` to be an absolute URL string or a URL')
+  let url: URL
   try {
-    return new URL(value)
+    // Relative URLs work where there is a page to be relative to: the document's base URL (it follows
+    // `<base href>`), else the location (workers, Deno with --location).
+    const scope = globalThis as { document?: { baseURI?: string }; location?: { href?: string } }
+    url = new URL(value, scope.document?.baseURI ?? scope.location?.href)
   } catch {
-    // Relative URLs work where there is a page to be relative to (browsers, Deno with --location).
-    const base = (globalThis as { location?: { href?: string } }).location?.href
-    if (base) return new URL(value, base)
-    throw new ConfigError(`Expected \`url\` to be an absolute URL, got "${value}"`)
+    throw new ConfigError(`Expected \`url\` to be an absolute URL, got "${redact(String(value))}"`)
   }
+  // fetch refuses these only at the first attempt, with the password in its message; refuse up front.
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(`\`url\` must not contain credentials (${redact(url.href)}): send them in \`headers\``)
+  }
+  return url
 }
+
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback

@@ -11,8 +11,10 @@ export type ErrorCode =
   | 'config' //          invalid options, reported before any request is made
   | 'gap' //             a sequence jump on a stream the dialect declares contiguous (strict mode)
   | 'cursor-expired' //  the server no longer has history from our cursor
-  | 'retries-exhausted' // `maxRetries` reconnects in a row without delivering an event
-  | 'handler' //         the user's handler rejected
+  | 'retries-exhausted' // `maxRetries` failed attempts in a row (the last failure is the `cause`)
+
+/** Marks our errors across realms and bundle copies (`Symbol.for` is shared by every realm). */
+const BRAND = Symbol.for('resumable-sse.error')
 
 export class ResumableSSEError extends Error {
   override name = 'ResumableSSEError'
@@ -21,6 +23,10 @@ export class ResumableSSEError extends Error {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
+  }
+
+  get [BRAND](): true {
+    return true
   }
 }
 
@@ -47,6 +53,7 @@ export type StoreErrorReason =
   | 'forbidden' //   the backend is disabled or not allowed here (SecurityError, sandboxed iframe, ...)
   | 'unavailable' // any other backend failure
   | 'invalid' //     the caller passed a checkpoint that breaks the contract (bad sequence, bad cursor)
+  | 'timeout' //     the store did not answer within `flushTimeout`; the write was abandoned
 
 /** A checkpoint store failed. Nothing was changed by the operation that threw it. */
 export class StoreError extends ResumableSSEError {
@@ -79,7 +86,7 @@ export class ProtocolError extends ResumableSSEError {
 export class EventTooLargeError extends ResumableSSEError {
   override name = 'EventTooLargeError'
   constructor(readonly limit: number) {
-    super('event-too-large', `An event exceeded maxEventSize (${limit} bytes)`)
+    super('event-too-large', `An event exceeded maxEventSize (${limit} characters of data, type and id)`)
   }
 }
 
@@ -94,14 +101,22 @@ export class GapError extends ResumableSSEError {
   }
 }
 
+const NAMES = ['ResumableSSEError', 'HttpError', 'StoreError', 'ConfigError', 'ProtocolError', 'EventTooLargeError', 'GapError', 'ReplayLimitError', 'StreamGoneError']
+
 /**
- * Name-based guard: works across realms and duplicated copies of this package, where `instanceof`
- * does not (an iframe, a bundle that inlined us twice).
+ * True for this library's errors, also from another realm or another copy of this package (an
+ * iframe, a bundle that inlined us twice), where `instanceof` fails: the brand plus an exact class
+ * name, so a Node system error (`{ name: 'Error', code: 'ECONNREFUSED' }`) is never mistaken for one.
  */
 export function isResumableSSEError(value: unknown, code?: ErrorCode): value is ResumableSSEError {
   if (typeof value !== 'object' || value === null) return false
-  const candidate = value as { code?: unknown; name?: unknown }
-  if (typeof candidate.code !== 'string' || typeof candidate.name !== 'string') return false
-  if (!(value instanceof ResumableSSEError) && !/Error$/.test(candidate.name)) return false
+  const candidate = value as { code?: unknown; name?: unknown; [BRAND]?: unknown }
+  if (!(value instanceof ResumableSSEError) && !(candidate[BRAND] === true && NAMES.includes(candidate.name as string))) return false
   return code === undefined || candidate.code === code
+}
+
+/** A URL fit for a message: origin and path only (no userinfo, no query with its tokens, no fragment). */
+export function redact(href: string): string {
+  const match = /^([a-z][\w+.-]*:\/\/)?(?:[^@/?#]*@)?([^?#]*)/i.exec(href)
+  return match ? `${match[1] ?? ''}${match[2]}` : ''
 }

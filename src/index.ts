@@ -45,4 +45,5 @@ export type {
   BackoffOptions,
   StartPosition,
   Runtime,
+  RequestContext,
 } from './types.js'

@@ -97,7 +97,7 @@ class ResumableSubscription implements Subscription {
   constructor(config: ResolvedConfig) {
     this.#config = config
     this.key = config.key ?? deriveKey(config)
-    this.#channel = new EventChannel(config.highWaterMark, (marker) => this.#committer?.commit(marker))
+    this.#channel = new EventChannel(config.highWaterMark, config.highWaterSize, (marker) => this.#committer?.commit(marker))
     this.#finished = new Promise((resolve) => {
       this.#finish = resolve
     })
@@ -149,6 +149,7 @@ class ResumableSubscription implements Subscription {
       maxEventSize: config.maxEventSize,
       heartbeatTimeout: config.heartbeatTimeout,
       strictGaps: config.strictGaps,
+      redirect: config.redirect,
       refreshAuth: config.refreshAuth,
       onStatus: (change) => this.#setStatus(change),
       onNotice: (notice) => config.onNotice?.(notice),
@@ -296,7 +297,7 @@ class ResumableSubscription implements Subscription {
    */
   async #settleCheckpoint(): Promise<void> {
     try {
-      await this.flush()
+      await this.#boundedFlush()
     } catch (error) {
       if (this.#config.onStoreError === 'report') this.#config.onNotice?.({ kind: 'store-error', error: toStoreError(error, 'flush') })
       else throw error
@@ -305,6 +306,22 @@ class ResumableSubscription implements Subscription {
 
   flush(): Promise<void> {
     return this.#committer?.flush() ?? Promise.resolve()
+  }
+
+  /**
+   * The flush at the end (close, break, abort, end of stream), bounded by `flushTimeout`: a store that
+   * never answers (a stuck IndexedDB transaction, a hung KV call) must not keep the end from settling.
+   * The abandoned write stays abandoned; if it lands later, the store's monotonic put keeps it from
+   * moving a newer checkpoint back.
+   */
+  #boundedFlush(): Promise<void> {
+    const { runtime, flushTimeout } = this.#config
+    const flushing = this.flush()
+    let timer: unknown
+    const timeout = new Promise<never>((_, reject) => {
+      timer = runtime.setTimeout(() => reject(new StoreError('timeout', `The checkpoint store did not answer within flushTimeout (${flushTimeout} ms)`)), flushTimeout)
+    })
+    return Promise.race([flushing, timeout]).finally(() => runtime.clearTimeout(timer))
   }
 
   close(): Promise<void> {

@@ -31,7 +31,7 @@ export interface SSEEvent {
 export interface StatusChange {
   readonly status: Status
   readonly previous: Status
-  /** Failed attempts since the last one that delivered an event. */
+  /** Failed attempts in a row: since the last healthy connection (something new, open at least 1 s). */
   readonly attempt: number
   /** Reconnects since the subscription started. */
   readonly reconnects: number
@@ -41,12 +41,15 @@ export interface StatusChange {
   readonly reason?: StatusReason
   /** In `closed`, when the subscription ended with an error. */
   readonly error?: ResumableSSEError
+  /** In `backoff`: the failure behind it, when there was one (an `HttpError`, the network's error, what `headers()` threw). */
+  readonly cause?: unknown
 }
 
 export type StatusReason =
   | 'eof' //            the server ended the body
   | 'transport' //      network error / connection dropped
   | 'starved' //        no bytes within heartbeatTimeout
+  | 'request' //        your headers() or body() function threw (see `cause`)
   | 'http' //           a retryable status (5xx, 429)
   | 'server-closing' // the dialect's own "closing, reconnect" frame
   | 'offline' //        navigator.onLine went false
@@ -70,6 +73,14 @@ export type Notice =
   | { readonly kind: 'resumed'; readonly checkpoint: Checkpoint }
 
 export type MaybePromise<T> = T | Promise<T>
+
+/** What `headers()` and `body()` functions are given. One that throws is a failed attempt (retried with backoff). */
+export interface RequestContext {
+  /** Aborted when this attempt is abandoned (close, a newer command). */
+  readonly signal: AbortSignal
+  /** Failed attempts in a row before this one (0 normally). */
+  readonly attempt: number
+}
 
 /** The small environment core code runs against; tests inject it, defaults are the globals. */
 export interface Runtime {
@@ -108,7 +119,7 @@ export interface SubscribeOptions {
   /** @default 'GET' (the aviso dialect defaults to 'POST') */
   method?: string
   /** Sent on every attempt; a function is called per attempt, so a refreshed token is picked up. */
-  headers?: HeadersInit | (() => MaybePromise<HeadersInit>)
+  headers?: HeadersInit | ((context: RequestContext) => MaybePromise<HeadersInit>)
   /**
    * Request body: a string is sent as is; any other value as JSON. A function is evaluated per
    * attempt (then pass `key`, since a function cannot be part of the resume key).
@@ -132,19 +143,36 @@ export interface SubscribeOptions {
   mode?: 'live' | 'replay'
   signal?: AbortSignal
   backoff?: BackoffOptions
-  /** Give up after this many failed attempts in a row. @default Infinity */
+  /** Give up after this many failed attempts in a row (`retries-exhausted`, the last failure as `cause`). @default Infinity */
   maxRetries?: number
   /** No byte (comments count) for this long → drop the connection and reconnect. `false` disables. @default 60000 */
   heartbeatTimeout?: number | false
   /**
-   * Largest event accepted, in characters (UTF-16 code units) of its data; a larger one is an
-   * `event-too-large` error, found before it is buffered whole. @default 1048576 (1 Mi)
+   * Largest event accepted, in characters (UTF-16 code units) of its data, `event:` type and `id:`;
+   * a larger one is an `event-too-large` error, found before it is buffered whole. @default 1048576 (1 Mi)
    */
   maxEventSize?: number
-  /** Called once after a 401; the next attempt must succeed or the subscription fails with `auth`. */
+  /** Called once per failure streak after a 401; another 401 in that streak fails the subscription with `auth`. */
   refreshAuth?: (context: { status: number; signal: AbortSignal }) => MaybePromise<void>
   /** Events buffered ahead of the consumer before reading pauses. @default 1024 */
   highWaterMark?: number
+  /**
+   * Characters (data + type + id) buffered ahead of the consumer before reading pauses, whichever of
+   * this and `highWaterMark` is reached first. @default 4194304 (4 Mi)
+   */
+  highWaterSize?: number
+  /**
+   * Longest wait for the store when the subscription ends (`close()`, `break`, an abort, the end of
+   * the stream), ms. A write still pending then is abandoned and reported as a `StoreError` with
+   * reason `'timeout'`. @default 10000
+   */
+  flushTimeout?: number
+  /**
+   * `'same-origin'`: follow redirects within the URL's origin and refuse one to another origin (a
+   * `ProtocolError`), so headers, body and `Last-Event-ID` never go where you did not send them.
+   * `'follow'`: follow any redirect, as fetch does. @default 'same-origin'
+   */
+  redirect?: 'same-origin' | 'follow'
   /**
    * Minimum time between two checkpoint writes, ms. Commits in between only replace the pending
    * checkpoint, so a fast stream costs a few writes per second instead of one per event; a crash can

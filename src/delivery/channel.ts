@@ -23,9 +23,13 @@ export class EventChannel {
   #errorThrown = false
   readonly #highWaterMark: number
   readonly #onMarker: (marker: PositionMarker) => void
+  /** Characters (data + type + id) buffered, bounded by `#highWaterSize` like the count is by the mark. */
+  #chars = 0
+  readonly #highWaterSize: number
 
-  constructor(highWaterMark: number, onMarker: (marker: PositionMarker) => void = () => {}) {
+  constructor(highWaterMark: number, highWaterSize = Number.POSITIVE_INFINITY, onMarker: (marker: PositionMarker) => void = () => {}) {
     this.#highWaterMark = highWaterMark
+    this.#highWaterSize = highWaterSize
     this.#onMarker = onMarker
   }
 
@@ -50,11 +54,12 @@ export class EventChannel {
       waiter.resolve({ value: event, done: false })
     } else {
       this.#buffer.push(event)
+      this.#chars += charsOf(event)
     }
   }
 
   isFull(): boolean {
-    return this.size >= this.#highWaterMark
+    return this.size >= this.#highWaterMark || this.#chars >= this.#highWaterSize
   }
 
   waitForRoom(): Promise<void> {
@@ -81,6 +86,7 @@ export class EventChannel {
   discard(): void {
     this.#buffer = []
     this.#head = 0
+    this.#chars = 0
     this.end()
   }
 
@@ -98,8 +104,9 @@ export class EventChannel {
   }
 
   #take(): DeliveredEvent | PositionMarker {
-    const event = this.#buffer[this.#head] as DeliveredEvent
+    const event = this.#buffer[this.#head] as DeliveredEvent | PositionMarker
     this.#buffer[this.#head++] = undefined as unknown as DeliveredEvent
+    if (!(event instanceof PositionMarker)) this.#chars -= charsOf(event)
     // Compact once the consumed prefix dominates, keeping shift O(1) amortised without Array#shift.
     if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
       this.#buffer = this.#buffer.slice(this.#head)
@@ -137,4 +144,8 @@ export class EventChannel {
     this.#roomWaiters = []
     for (const wake of waiters) wake()
   }
+}
+
+function charsOf(event: DeliveredEvent): number {
+  return event.data.length + event.type.length + (event.id?.length ?? 0)
 }

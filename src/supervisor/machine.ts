@@ -18,11 +18,17 @@ export interface MachineConfig extends BackoffPolicy {
   /** Whether the user gave a `refreshAuth`. */
   canRefreshAuth: boolean
   pauseWhenHidden: boolean
+  /**
+   * A connection counts as healthy, and ends a failure streak, when it delivered something new and
+   * stayed open at least this long, ms. Shorter ones (open, one event, close) keep the streak growing,
+   * so no server can drive a reconnect loop faster than the backoff.
+   */
+  healthyAfter: number
 }
 
 export interface MachineState {
   readonly status: Status
-  /** Failed attempts since the last connection that delivered an event. */
+  /** Failed attempts since the last healthy connection (see `healthyAfter`). */
   readonly attempt: number
   /** Connections opened after the first. */
   readonly reconnects: number
@@ -34,23 +40,38 @@ export interface MachineState {
   readonly hidden: boolean
   /** A connection was opened before (so the next one is a reconnect). */
   readonly connectedBefore: boolean
+  /** When the current connection opened (the driver's clock), and whether it delivered anything new. */
+  readonly openedAt?: number
+  readonly progressed?: boolean
+  /** The last reconnect was the server's own immediate one: the next unhealthy end backs off. */
+  readonly rushed?: boolean
   readonly reason?: StatusReason
   readonly delay?: number
+  /** In `closed`: the fatal error. */
   readonly error?: ResumableSSEError
+  /** In `backoff`: the failure that caused it, when there was one (an HttpError, the network's error). */
+  readonly cause?: unknown
 }
 
+/**
+ * What happened, as the wire layer and the driver report it. `at` is the driver's clock (the machine
+ * has none): a connection's length decides whether it ends a failure streak.
+ */
 export type Input =
   | { type: 'start' }
   /** 200 with the right content type. */
-  | { type: 'opened' }
-  /** The first event of this connection reached the consumer's buffer. */
+  | { type: 'opened'; at: number }
+  /** The first new event of this connection reached the consumer's buffer (duplicates are not new). */
   | { type: 'progress' }
   /** The server sent `retry:`. */
   | { type: 'retry-hint'; ms: number }
-  /** The connection ended by itself. */
-  | { type: 'ended'; reason: 'eof' | 'transport' | 'starved' }
+  /**
+   * The connection ended by itself, or never got going: `request` is a failed headers()/body()
+   * function. `error` is the failure behind it, when there is one.
+   */
+  | { type: 'ended'; reason: 'eof' | 'transport' | 'starved' | 'request'; at: number; error?: unknown }
   /** The dialect saw the server announce the end of this connection. */
-  | { type: 'server-closing'; reconnect: number | StreamEnd }
+  | { type: 'server-closing'; reconnect: number | StreamEnd; at: number }
   /** The stream is complete (replay mode finished): why. */
   | { type: 'finished'; reason: StreamEnd }
   /** A non-200 answer. `retryAfter` is already parsed to ms (uncapped). */
@@ -115,27 +136,34 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
           status: 'open',
           reconnects: state.connectedBefore ? state.reconnects + 1 : state.reconnects,
           connectedBefore: true,
+          openedAt: input.at,
+          progressed: false,
           reason: undefined,
           delay: undefined,
+          cause: undefined,
         },
         command: NONE,
       }
 
     case 'progress':
-      // A connection that delivered an event proves the server is healthy again: the next failure
-      // starts from the smallest window, and a later 401 gets a fresh refresh.
-      return { state: { ...state, attempt: 0, authRefreshed: false }, command: NONE }
+      return { state: { ...state, progressed: true }, command: NONE }
 
     case 'retry-hint':
       return { state: { ...state, retryBase: input.ms }, command: NONE }
 
     case 'ended':
-      return retry(state, config, unit, input.reason, undefined)
+      return retry(settle(state, input.at, config)[0], config, unit, input.reason, undefined, input.error)
 
-    case 'server-closing':
+    case 'server-closing': {
       if (typeof input.reconnect === 'string') return close(state, input.reconnect)
-      // The server chose when we come back; this is routine, not a failure.
-      return input.reconnect <= 0 ? connect({ ...state, attempt: 0 }) : backoff({ ...state, attempt: 0 }, input.reconnect, 'server-closing')
+      const [next, , lasted] = settle(state, input.at, config)
+      // The server chose when we come back: routine, not a failure, after a connection that lasted (a
+      // quiet Durable Streams feed is closed every minute with nothing new). A close right after
+      // opening is a failure like any other, with the server's delay as a hint, so close frames cannot
+      // drive a loop.
+      if (!lasted) return retry(next, config, unit, 'server-closing', input.reconnect)
+      return input.reconnect <= 0 ? connect({ ...next, rushed: true }) : backoff(next, input.reconnect, 'server-closing')
+    }
 
     case 'finished':
       return close(state, input.reason)
@@ -182,7 +210,21 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
 }
 
 function connect(state: MachineState): Transition {
-  return { state: { ...state, status: 'connecting', reason: undefined, delay: undefined }, command: CONNECT }
+  return { state: { ...state, status: 'connecting', reason: undefined, delay: undefined, cause: undefined }, command: CONNECT }
+}
+
+/**
+ * At the end of a connection: whether it `lasted` (open at least `healthyAfter`), and whether it was
+ * healthy. A healthy one (something new, open at least `healthyAfter`) ends the
+ * failure streak, so the next failure starts from the smallest window and a 401 gets a fresh refresh.
+ * One that ended right after opening or only repeated what we had does not: a server that accepts,
+ * sends one event and closes cannot reset the backoff on every connection.
+ */
+function settle(state: MachineState, at: number, config: MachineConfig): [MachineState, boolean, boolean] {
+  const lasted = state.openedAt !== undefined && at - state.openedAt >= config.healthyAfter
+  const healthy = lasted && state.progressed === true
+  const next: MachineState = { ...state, openedAt: undefined, progressed: false }
+  return [healthy ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, healthy, lasted]
 }
 
 function close(state: MachineState, reason: StatusReason, error?: ResumableSSEError): Transition {
@@ -190,8 +232,8 @@ function close(state: MachineState, reason: StatusReason, error?: ResumableSSEEr
   return { state: error ? { ...next, error } : next, command: STOP }
 }
 
-function backoff(state: MachineState, delay: number, reason: StatusReason): Transition {
-  return { state: { ...state, status: 'backoff', reason, delay }, command: { type: 'wait', ms: delay } }
+function backoff(state: MachineState, delay: number, reason: StatusReason, cause?: unknown): Transition {
+  return { state: { ...state, status: 'backoff', reason, delay, cause }, command: { type: 'wait', ms: delay } }
 }
 
 /** Parked until an input (online / visible) moves us on. */
@@ -202,22 +244,30 @@ function pause(state: MachineState, reason: 'offline' | 'hidden'): Transition {
 /**
  * A failed or ended connection: count it, give up after maxRetries, otherwise back off. In replay
  * mode a clean EOF ends the subscription before we get here (the driver sends `finished`).
+ * `hint` is what the server asked for (Retry-After, a dialect's reconnect delay): honoured for the
+ * first failure in a row; from the second on (or after the server's own immediate reconnect brought
+ * nothing) the delay is at least the jittered backoff, whatever the server says.
  */
 function retry(
   state: MachineState,
   config: MachineConfig,
   unit: number,
   reason: StatusReason,
-  retryAfter: number | undefined,
+  hint: number | undefined,
+  cause?: unknown,
 ): Transition {
-  if (state.attempt >= config.maxRetries) {
-    return close(state, 'error', new BaseError('retries-exhausted', `Gave up after ${state.attempt} failed attempt(s) in a row`))
+  // After the server's own immediate reconnect brought nothing, that reconnect counts as a failure too.
+  const n = state.rushed ? state.attempt + 1 : state.attempt
+  if (n >= config.maxRetries) {
+    const error = new BaseError('retries-exhausted', `Gave up after ${n + 1} failed attempt(s) in a row (last: ${reason})`, { cause })
+    return close(state, 'error', error)
   }
-  const failed = { ...state, attempt: state.attempt + 1 }
+  const failed: MachineState = { ...state, attempt: n + 1, rushed: false }
   if (state.offline) return pause(failed, 'offline')
   if (state.hidden && config.pauseWhenHidden) return pause(failed, 'hidden')
-  const delay = retryAfter !== undefined ? Math.min(retryAfter, config.maxRetryAfter) : fullJitter(state.attempt, policyFor(state, config), unit)
-  return backoff(failed, delay, reason)
+  let delay = hint !== undefined ? Math.min(Math.max(0, hint), config.maxRetryAfter) : fullJitter(n, policyFor(state, n, config), unit)
+  if (n > 0) delay = Math.max(delay, fullJitter(n, policyFor(state, n, config), unit))
+  return backoff(failed, delay, reason, cause)
 }
 
 /**
@@ -225,9 +275,9 @@ function retry(
  * our own base, so a `retry: 0` (common: "come back at once after I close") cannot turn a failing
  * server into a reconnect loop with no delay at all.
  */
-function policyFor(state: MachineState, config: MachineConfig): BackoffPolicy {
+function policyFor(state: MachineState, attempt: number, config: MachineConfig): BackoffPolicy {
   if (state.retryBase === undefined) return config
-  if (state.attempt === 0) return { ...config, baseDelay: state.retryBase }
+  if (attempt === 0) return { ...config, baseDelay: state.retryBase }
   return { ...config, baseDelay: Math.max(state.retryBase, config.baseDelay) }
 }
 
@@ -242,7 +292,7 @@ function onHttp(state: MachineState, error: HttpError, retryAfter: number | unde
     }
     return { state: { ...state, status: 'refreshing-auth', reason: 'http', delay: undefined }, command: { type: 'refresh-auth', status } }
   }
-  if (status === 429 || status === 503) return retry(state, config, unit, 'http', retryAfter)
-  if (status >= 500 && status <= 599) return retry(state, config, unit, 'http', undefined)
+  if (status === 429 || status === 503) return retry(state, config, unit, 'http', retryAfter, error)
+  if (status >= 500 && status <= 599) return retry(state, config, unit, 'http', undefined, error)
   return close(state, 'error', error)
 }

@@ -5,9 +5,8 @@ import type { EventChannel } from '../delivery/channel.js'
 import { Sequencer } from '../delivery/sequencer.js'
 import { ResumableSSEError } from '../errors.js'
 import type { Notice, Runtime, StatusChange } from '../types.js'
-import { runAttempt, type AttemptOutcome } from '../wire/attempt.js'
+import { runAttempt, type AttemptEnd } from '../wire/attempt.js'
 import { buildRequest, type RequestSpec } from '../wire/request.js'
-import { parseRetryAfter } from './backoff.js'
 import { type Command, initialState, type Input, type MachineConfig, type MachineState, step } from './machine.js'
 import { isHidden, isOffline, watchPageLife } from './page-life.js'
 
@@ -22,6 +21,7 @@ export interface SupervisorOptions {
   maxEventSize: number
   heartbeatTimeout: number | false
   strictGaps: boolean
+  redirect: 'same-origin' | 'follow'
   refreshAuth: ((context: { status: number; signal: AbortSignal }) => unknown) | undefined
   onStatus(change: StatusChange): void
   onNotice(notice: Notice): void
@@ -84,6 +84,7 @@ export class Supervisor {
       ...(state.delay !== undefined && { delay: state.delay }),
       ...(state.reason !== undefined && { reason: state.reason }),
       ...(state.error !== undefined && { error: state.error }),
+      ...(state.cause !== undefined && { cause: state.cause }),
     }
     this.#options.onStatus(change)
   }
@@ -140,46 +141,30 @@ export class Supervisor {
 
   async #connect(effect: AbortController): Promise<void> {
     const options = this.#options
+    const { runtime } = options
     const position = this.#positionCheckpoint()
-    let outcome: AttemptOutcome
+    let end: AttemptEnd
     try {
-      const request = await buildRequest(options.request, options.dialect, position, options.machine.mode, effect.signal)
-      outcome = await runAttempt(request, effect, {
-        runtime: options.runtime,
+      const request = await buildRequest(options.request, options.dialect, position, options.machine.mode, effect.signal, this.#state.attempt)
+      end = await runAttempt(request, effect, {
+        runtime,
         session: options.dialect.open(position, options.machine.mode),
         sink: this.#sink(effect),
         maxEventSize: options.maxEventSize,
         heartbeatTimeout: options.heartbeatTimeout,
         mode: options.machine.mode,
-        onOpen: () => this.#postFrom(effect, { type: 'opened' }),
-        onRetryHint: (ms) => this.#postFrom(effect, { type: 'retry-hint', ms }),
+        redirect: options.redirect,
+        report: (input) => this.#postFrom(effect, input),
         isFull: () => options.channel.isFull(),
         waitForRoom: () => options.channel.waitForRoom(),
       })
     } catch (error) {
-      // Building the request failed: a headers/body function threw, or the dialect rejected the
-      // position. Retrying would fail the same way.
-      outcome = { type: 'failed', error: error instanceof ResumableSSEError ? error : new ResumableSSEError('config', `Could not build the request: ${(error as Error)?.message ?? String(error)}`, { cause: error }) }
+      // Building the request failed. The dialect's own typed error (it cannot resume from this
+      // position) would fail the same way again; a throwing headers()/body() function (a token fetch
+      // hitting a network blip) is a failed attempt like any other.
+      end = error instanceof ResumableSSEError ? { type: 'failed', error } : { type: 'ended', reason: 'request', at: runtime.now(), error }
     }
-    this.#postFrom(effect, this.#toInput(outcome))
-  }
-
-  #toInput(outcome: AttemptOutcome): Input {
-    switch (outcome.type) {
-      case 'http':
-        return { type: 'http', error: outcome.error, retryAfter: parseRetryAfter(outcome.retryAfter, this.#options.runtime.now(), Number.POSITIVE_INFINITY) }
-      case 'ended':
-        return { type: 'ended', reason: outcome.reason }
-      case 'closing':
-        return { type: 'server-closing', reconnect: outcome.reconnect }
-      case 'finished':
-        return outcome
-      case 'failed':
-        return { type: 'failed', error: outcome.error }
-      case 'aborted':
-        // Only reachable for a stale effect (the current one is aborted only by a newer command).
-        return { type: 'abort' }
-    }
+    this.#postFrom(effect, end)
   }
 
   /** The last received position as a checkpoint, for the next request. */

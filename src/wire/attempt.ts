@@ -1,16 +1,13 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser'
-import type { DialectSession, DialectSink, StreamEnd } from '../dialects/dialect.js'
-import { EventTooLargeError, HttpError, ProtocolError, ResumableSSEError } from '../errors.js'
+import type { DialectSession, DialectSink } from '../dialects/dialect.js'
+import { EventTooLargeError, HttpError, ProtocolError, redact, ResumableSSEError } from '../errors.js'
+import { parseRetryAfter } from '../supervisor/backoff.js'
+import type { Input } from '../supervisor/machine.js'
+import type { BuiltRequest } from './request.js'
 import type { Runtime } from '../types.js'
 
-/** How one HTTP attempt ended. */
-export type AttemptOutcome =
-  | { type: 'http'; error: HttpError; retryAfter: string | null }
-  | { type: 'ended'; reason: 'eof' | 'transport' | 'starved' }
-  | { type: 'closing'; reconnect: number }
-  | { type: 'finished'; reason: StreamEnd }
-  | { type: 'failed'; error: ResumableSSEError }
-  | { type: 'aborted' }
+/** How one HTTP attempt ended, in the state machine's own words. */
+export type AttemptEnd = Extract<Input, { type: 'http' | 'ended' | 'server-closing' | 'finished' | 'failed' | 'abort' }>
 
 export interface AttemptOptions {
   runtime: Runtime
@@ -20,9 +17,10 @@ export interface AttemptOptions {
   maxEventSize: number
   heartbeatTimeout: number | false
   mode: 'live' | 'replay'
-  /** Called once the response is accepted (200, event stream). */
-  onOpen(): void
-  onRetryHint(ms: number): void
+  /** `'same-origin'`: a redirect to another origin is refused (see `follow`). */
+  redirect: 'same-origin' | 'follow'
+  /** What happens while the connection runs: `opened` once the response is accepted, `retry-hint`s. */
+  report(input: Extract<Input, { type: 'opened' | 'retry-hint' }>): void
   /** Resolves when the consumer has room again; only awaited when `isFull()` says so. */
   isFull(): boolean
   waitForRoom(): Promise<void>
@@ -36,7 +34,7 @@ const REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-amzn-requestid', 'c
  * outcome for the state machine. `controller` belongs to this attempt alone; aborting it (close,
  * starvation, a newer command) ends the fetch or the read promptly.
  */
-export async function runAttempt(request: Request, controller: AbortController, options: AttemptOptions): Promise<AttemptOutcome> {
+export async function runAttempt(request: BuiltRequest, controller: AbortController, options: AttemptOptions): Promise<AttemptEnd> {
   // Liveness covers the whole attempt: a server that accepts the connection but never answers
   // starves us just as surely as one that goes quiet mid-stream.
   const liveness = new Liveness(options.runtime, options.heartbeatTimeout, controller)
@@ -47,22 +45,9 @@ export async function runAttempt(request: Request, controller: AbortController, 
   }
 }
 
-async function attempt(request: Request, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptOutcome> {
-  let response: Response
-  const pending = options.runtime.fetch(request)
-  try {
-    // Raced against our own signal: a fetch (a polyfill, a user's wrapper) that ignores the signal
-    // must not keep a closed or starved attempt waiting.
-    response = await untilAborted(pending, controller.signal)
-  } catch {
-    // A response that still arrives after we gave up on it is cancelled, releasing its connection.
-    if (controller.signal.aborted) pending.then((late) => late.body?.cancel().catch(() => {}), () => {})
-    return interrupted(controller, liveness)
-  }
-  if (controller.signal.aborted) {
-    void response.body?.cancel().catch(() => {})
-    return interrupted(controller, liveness)
-  }
+async function attempt(built: BuiltRequest, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptEnd> {
+  const response = await follow(built, controller, liveness, options)
+  if (!(response instanceof Response)) return response
   liveness.touch()
 
   if (response.status !== 200) {
@@ -73,7 +58,7 @@ async function attempt(request: Request, controller: AbortController, liveness: 
     // cursor); otherwise the state machine classifies it.
     const own = options.session.rejected?.(error)
     if (own !== undefined) return { type: 'failed', error: own }
-    return { type: 'http', error, retryAfter: response.headers.get('retry-after') }
+    return { type: 'http', error, retryAfter: parseRetryAfter(response.headers.get('retry-after'), options.runtime.now()) }
   }
   const contentType = response.headers.get('content-type') ?? ''
   if (!/^text\/event-stream\b/i.test(contentType.trim())) {
@@ -81,17 +66,75 @@ async function attempt(request: Request, controller: AbortController, liveness: 
     return { type: 'failed', error: new ProtocolError(`Expected content type text/event-stream, got ${contentType ? `"${contentType}"` : 'none'}`) }
   }
   options.session.accepted?.(response.headers)
-  options.onOpen()
+  options.report({ type: 'opened', at: options.runtime.now() })
   // A 200 without a body is an empty stream: it ends like one (cleanly in replay mode).
-  if (response.body === null) return endOfBody(options.session, options.mode)
+  if (response.body === null) return endOfBody(options)
   return readBody(response.body, controller, liveness, options)
 }
 
+/**
+ * Fetches, following redirects within the URL's origin ourselves (`redirect: 'manual'`): fetch would
+ * follow one to another origin carrying the body, custom headers (an `X-Api-Key`) and `Last-Event-ID`
+ * there, stripping only `Authorization` and cookies. Browsers hide a redirect's target from script
+ * (an `opaqueredirect`): there the browser follows it itself, to another origin only with that
+ * origin's CORS consent, and we refuse the response if it came from elsewhere. Returns the response,
+ * or how the attempt ended.
+ */
+async function follow(built: BuiltRequest, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<Response | AttemptEnd> {
+  const { signal } = controller
+  const origin = built.url.origin
+  let { url, method } = built
+  let mode: RequestRedirect = options.redirect === 'follow' ? 'follow' : 'manual'
+  for (let hops = 0; ; hops++) {
+    let response: Response
+    const pending = options.runtime.fetch(built.request(url, method, mode))
+    try {
+      // Raced against our own signal: a fetch (a polyfill, a user's wrapper) that ignores the signal
+      // must not keep a closed or starved attempt waiting.
+      response = await untilAborted(pending, signal)
+    } catch (error) {
+      // A response that still arrives after we gave up on it is cancelled, releasing its connection.
+      if (signal.aborted) pending.then((late) => late.body?.cancel().catch(() => {}), () => {})
+      return interrupted(controller, liveness, options.runtime, error)
+    }
+    const location = response.headers.get('location')
+    const redirected = response.type === 'opaqueredirect' || (mode === 'manual' && response.status > 300 && response.status < 309 && location !== null)
+    if (signal.aborted || (redirected && hops < 20)) void response.body?.cancel().catch(() => {})
+    if (signal.aborted) return interrupted(controller, liveness, options.runtime)
+    if (redirected && hops < 20) {
+      if (response.type === 'opaqueredirect') {
+        mode = 'follow'
+        continue
+      }
+      let target: URL | undefined
+      try {
+        target = new URL(location as string, url)
+      } catch {}
+      if (target?.origin !== origin) return { type: 'failed', error: refused(url, target) }
+      // As fetch does: 303 turns any method into GET, 301/302 turn a POST into GET (dropping the body).
+      if (response.status === 303 || (response.status < 303 && method === 'POST')) method = 'GET'
+      url = target
+      continue
+    }
+    if (options.redirect !== 'follow' && response.redirected && response.url !== '' && new URL(response.url).origin !== origin) {
+      void response.body?.cancel().catch(() => {})
+      return { type: 'failed', error: refused(built.url, new URL(response.url)) }
+    }
+    return response
+  }
+}
+
+function refused(from: URL, to: URL | undefined): ProtocolError {
+  return new ProtocolError(
+    `Refused a redirect from ${redact(from.href)} to ${to ? `another origin (${redact(to.href)})` : 'an invalid Location'}; pass \`redirect: 'follow'\` to allow it`,
+  )
+}
+
 /** What the end of a body means when no frame said: the dialect decides, else the mode. */
-function endOfBody(session: DialectSession, mode: 'live' | 'replay'): AttemptOutcome {
+function endOfBody({ session, mode, runtime }: AttemptOptions): AttemptEnd {
   const ending = session.ended?.() ?? (mode === 'replay' ? 'up-to-date' : 'reconnect')
-  if (typeof ending === 'number') return { type: 'closing', reconnect: ending }
-  return ending === 'reconnect' ? { type: 'ended', reason: 'eof' } : { type: 'finished', reason: ending }
+  if (typeof ending === 'number') return { type: 'server-closing', reconnect: ending, at: runtime.now() }
+  return ending === 'reconnect' ? { type: 'ended', reason: 'eof', at: runtime.now() } : { type: 'finished', reason: ending }
 }
 
 /** Settles like `promise`, or rejects once `signal` aborts, whichever comes first. */
@@ -113,16 +156,16 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   })
 }
 
-async function readBody(body: ReadableStream<Uint8Array>, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptOutcome> {
-  const { session, sink, maxEventSize } = options
-  let outcome: AttemptOutcome | undefined
+async function readBody(body: ReadableStream<Uint8Array>, controller: AbortController, liveness: Liveness, options: AttemptOptions): Promise<AttemptEnd> {
+  const { session, sink, maxEventSize, runtime } = options
+  let outcome: AttemptEnd | undefined
 
   const dialectSink: DialectSink = {
     deliver: sink.deliver,
     deliverUnpositioned: sink.deliverUnpositioned,
     position: sink.position,
     closing(reconnect) {
-      outcome ??= typeof reconnect === 'number' ? { type: 'closing', reconnect } : { type: 'finished', reason: reconnect }
+      outcome ??= typeof reconnect === 'number' ? { type: 'server-closing', reconnect, at: runtime.now() } : { type: 'finished', reason: reconnect }
     },
     fail(error) {
       // A dialect's own typed error (aviso's replay limit is `cursor-expired`) reaches the user as is.
@@ -149,15 +192,15 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
       blockId = undefined
       if (outcome !== undefined) return
       // The parser bounds what it buffers, but an event that arrives whole within one chunk is never
-      // buffered, so its size is checked here.
-      if (frame.data.length > maxEventSize) {
+      // buffered, so its size is checked here: data, type and id, as everywhere.
+      if (frame.data.length + (frame.event?.length ?? 0) + (frame.id?.length ?? 0) > maxEventSize) {
         outcome = { type: 'failed', error: new EventTooLargeError(maxEventSize) }
         return
       }
       session.frame(frame, dialectSink)
     },
     onRetry(ms) {
-      options.onRetryHint(ms)
+      options.report({ type: 'retry-hint', ms })
     },
     onError(error) {
       // Unknown fields and bad `retry:` values are ignored, as the SSE spec says; only an event
@@ -181,17 +224,17 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
   }
   try {
     for (;;) {
-      if (controller.signal.aborted) return interrupted(controller, liveness)
+      if (controller.signal.aborted) return interrupted(controller, liveness, runtime)
       let chunk: ReadableStreamReadResult<Uint8Array>
       try {
         chunk = await reader.read()
-      } catch {
-        return interrupted(controller, liveness)
+      } catch (error) {
+        return interrupted(controller, liveness, runtime, error)
       }
-      if (controller.signal.aborted) return interrupted(controller, liveness)
+      if (controller.signal.aborted) return interrupted(controller, liveness, runtime)
       if (chunk.done) {
         feed(decoder.decode())
-        return outcome ?? endOfBody(session, options.mode)
+        return outcome ?? endOfBody(options)
       }
       liveness.touch()
       feed(decoder.decode(chunk.value, { stream: true }))
@@ -209,10 +252,10 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
   }
 }
 
-/** Why a fetch or read failed: our own starvation abort, someone else's abort, or the network. */
-function interrupted(controller: AbortController, liveness: Liveness): AttemptOutcome {
-  if (liveness.starved) return { type: 'ended', reason: 'starved' }
-  return controller.signal.aborted ? { type: 'aborted' } : { type: 'ended', reason: 'transport' }
+/** Why a fetch or read failed: our own starvation abort, someone else's abort, or the network (`error`). */
+function interrupted(controller: AbortController, liveness: Liveness, runtime: Runtime, error?: unknown): AttemptEnd {
+  if (liveness.starved) return { type: 'ended', reason: 'starved', at: runtime.now() }
+  return controller.signal.aborted ? { type: 'abort' } : { type: 'ended', reason: 'transport', at: runtime.now(), error }
 }
 
 /**

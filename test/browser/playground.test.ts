@@ -124,7 +124,9 @@ describe('playground dashboard (ESM build + IndexedDB)', () => {
     const rows = await pressFault('503', (row) => row.status === 'backoff' && row.reason === 'http')
     const waits = rows.filter((row) => row.status === 'backoff' && row.reason === 'http').map((row) => row.delay)
     expect(waits.length).toBeGreaterThanOrEqual(1)
-    for (const delay of waits) expect(delay).toBe(2000)
+    // At least what the server asked for: the 503 follows the fault's dropped connection, so it is the
+    // second failure in a row and the jittered backoff is the floor (issue 10).
+    for (const delay of waits) expect(delay).toBeGreaterThanOrEqual(2000)
     await expectContinuous()
   })
 

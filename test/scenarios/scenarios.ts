@@ -60,6 +60,8 @@ export interface Lib {
 /** What one connection to `/events` sent, as the test server recorded it. */
 export interface RequestRecord {
   n: number
+  method: string
+  body: string
   headers: { 'last-event-id'?: string; authorization?: string }
 }
 
@@ -356,6 +358,24 @@ export const scenarios: Scenario[] = [
       }
       const log = await serverLog(ctx, id)
       equal(log.map((r) => r.headers['last-event-id'] ?? null), [null, '4'], 'Last-Event-ID on each connection')
+    },
+  },
+
+  {
+    // Issue 10: redirects within the origin keep working (Node, Deno and Workers follow them
+    // ourselves with `redirect: 'manual'`; browsers through their opaque redirect), and a POST body
+    // survives a 307.
+    name: 'follows a same-origin redirect, keeping a POST body',
+    async run(ctx) {
+      const id = sid(ctx, 'redirect')
+      const target = new URL(feedUrl(ctx, id, { total: 2, hold: false }))
+      const url = `${ctx.server}/redirect?status=307&to=${encodeURIComponent(target.pathname + target.search)}`
+      const sub = ctx.lib.subscribe({ url, method: 'POST', body: { hello: 'there' }, mode: 'replay', backoff: FAST, maxRetries: 1 })
+      const data: number[] = []
+      await within(10_000, 'the redirected replay', sub.forEach((event) => void data.push(event.json<{ n: number }>().n)))
+      equal(data, [1, 2], 'events')
+      const log = await serverLog(ctx, id)
+      equal(log.map((r) => [r.method, r.body]), [['POST', '{"hello":"there"}']], 'what reached the feed')
     },
   },
 

@@ -162,6 +162,13 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
       return
     }
     if (url.pathname === '/events') return feed(req, res, url)
+    // `/redirect?to=<path or URL>&status=307`: a redirect, to this origin or another one.
+    if (url.pathname === '/redirect') {
+      await readBody(req)
+      res.writeHead(Number(url.searchParams.get('status') ?? 307), { ...baseHeaders(), location: url.searchParams.get('to') ?? '/' })
+      res.end()
+      return
+    }
     if (url.pathname === '/_log') {
       const records = logs.get(url.searchParams.get('sid') ?? '') ?? []
       res.writeHead(200, { ...baseHeaders(), 'content-type': 'application/json; charset=utf-8' })

@@ -28,6 +28,12 @@ export function fastTimers() {
   }
 }
 
+/** A clock that moves `step` ms each time it is read: every connection looks like it lasted. */
+export function stepping(step = 2000): () => number {
+  let now = Date.now()
+  return () => (now += step)
+}
+
 /**
  * Subscribes and consumes with `for await` until the subscription ends or `stop` returns true (it may
  * act on the server between events). Never throws: the subscription's error is returned.

@@ -23,19 +23,32 @@ describe('backoff', () => {
 describe('Retry-After', () => {
   const now = Date.parse('2026-11-23T12:00:00Z')
   it('reads delta-seconds', () => {
-    expect(parseRetryAfter('120', now, 300_000)).toBe(120_000)
-    expect(parseRetryAfter(' 0 ', now, 300_000)).toBe(0)
+    expect(parseRetryAfter('120', now)).toBe(120_000)
+    expect(parseRetryAfter(' 0 ', now)).toBe(0)
   })
   it('reads an HTTP date relative to now', () => {
-    expect(parseRetryAfter('Mon, 23 Nov 2026 12:00:30 GMT', now, 300_000)).toBe(30_000)
+    expect(parseRetryAfter('Mon, 23 Nov 2026 12:00:30 GMT', now)).toBe(30_000)
   })
   it('a date in the past means at once', () => {
-    expect(parseRetryAfter('Mon, 23 Nov 2026 11:00:00 GMT', now, 300_000)).toBe(0)
+    expect(parseRetryAfter('Mon, 23 Nov 2026 11:00:00 GMT', now)).toBe(0)
   })
-  it('is capped', () => {
-    expect(parseRetryAfter('86400', now, 300_000)).toBe(300_000)
+  it('is not capped here (the machine caps it with maxRetryAfter)', () => {
+    expect(parseRetryAfter('86400', now)).toBe(86_400_000)
+  })
+  // Regression (issue 15): the asctime form went through Date.parse, which reads it as local time
+  // (5 h off in New York). All three RFC 9110 forms are GMT.
+  it('reads the three RFC 9110 date forms as GMT, whatever the local time zone', () => {
+    expect(parseRetryAfter('Mon, 23 Nov 2026 12:00:30 GMT', now)).toBe(30_000)
+    expect(parseRetryAfter('Monday, 23-Nov-26 12:00:30 GMT', now)).toBe(30_000)
+    expect(parseRetryAfter('Mon Nov 23 12:00:30 2026', now)).toBe(30_000)
+    expect(parseRetryAfter('Mon Nov  3 12:00:30 2026', Date.parse('2026-11-03T12:00:00Z'))).toBe(30_000)
+  })
+  it('refuses dates that are not one of the three forms', () => {
+    for (const value of ['2026-11-23T12:00:30Z', 'Mon, 23 Nov 2026 12:00:30 EST', 'Mon, 23 Foo 2026 12:00:30 GMT', 'Mon Nov 23 12:00:30 2026 GMT']) {
+      expect(parseRetryAfter(value, now)).toBeUndefined()
+    }
   })
   it('ignores what it cannot read', () => {
-    for (const value of [null, undefined, '', 'soon', '-5', '1.5']) expect(parseRetryAfter(value, now, 300_000)).toBeUndefined()
+    for (const value of [null, undefined, '', 'soon', '-5', '1.5']) expect(parseRetryAfter(value, now)).toBeUndefined()
   })
 })

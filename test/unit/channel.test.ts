@@ -98,7 +98,7 @@ describe('positions without events in the queue', () => {
   const marker = (n: number) => new PositionMarker(n, `m${n}`, undefined)
   it('are committed when the consumer reaches them, never delivered', async () => {
     const committed: number[] = []
-    const channel = new EventChannel(10, (m) => committed.push(m.sequence))
+    const channel = new EventChannel(10, Number.POSITIVE_INFINITY, (m) => committed.push(m.sequence))
     channel.push(ev(1))
     channel.push(marker(2))
     channel.push(ev(3))
@@ -110,7 +110,7 @@ describe('positions without events in the queue', () => {
   })
   it('consecutive markers collapse into the newest; one that arrives while the consumer waits commits at once', async () => {
     const committed: number[] = []
-    const channel = new EventChannel(10, (m) => committed.push(m.sequence))
+    const channel = new EventChannel(10, Number.POSITIVE_INFINITY, (m) => committed.push(m.sequence))
     channel.push(marker(1))
     channel.push(marker(2))
     expect(channel.size).toBe(1)
@@ -123,7 +123,7 @@ describe('positions without events in the queue', () => {
   })
   it('markers before the end of the stream are committed before the consumer hears the end', async () => {
     const committed: number[] = []
-    const channel = new EventChannel(10, (m) => committed.push(m.sequence))
+    const channel = new EventChannel(10, Number.POSITIVE_INFINITY, (m) => committed.push(m.sequence))
     channel.push(ev(1))
     channel.push(marker(2))
     channel.end()

@@ -11,22 +11,29 @@ const config: MachineConfig = {
   mode: 'live',
   canRefreshAuth: true,
   pauseWhenHidden: false,
+  healthyAfter: 1000,
 }
 
+/** An input whose timestamp the test may leave out: `run` then supplies a clock 2 s per input. */
+type Loose<T> = T extends { at: number } ? Omit<T, 'at'> & { at?: number } : T
+type TestInput = Loose<Input>
+const at = (input: TestInput, now: number): Input => ('at' in input || !['opened', 'ended', 'server-closing'].includes(input.type) ? input : { ...input, at: now }) as Input
+
 /** Runs inputs from the initial state; `unit` is the random draw given to every step. */
-function run(inputs: Input[], cfg: MachineConfig = config, unit = 0.5) {
+function run(inputs: TestInput[], cfg: MachineConfig = config, unit = 0.5) {
   let state = initialState()
   const commands = []
+  let now = 0
   for (const input of inputs) {
-    const t = step(state, input, cfg, unit)
+    const t = step(state, at(input, (now += 2000)), cfg, unit)
     state = t.state
     commands.push(t.command)
   }
   return { state, commands, last: commands[commands.length - 1] }
 }
 
-const http = (status: number, retryAfter?: number): Input => ({ type: 'http', error: new HttpError(status, '', undefined), retryAfter })
-const open: Input[] = [{ type: 'start' }, { type: 'opened' }]
+const http = (status: number, retryAfter?: number): TestInput => ({ type: 'http', error: new HttpError(status, '', undefined), retryAfter })
+const open: TestInput[] = [{ type: 'start' }, { type: 'opened' }]
 
 describe('state machine: connecting and opening', () => {
   it('start connects', () => {
@@ -57,7 +64,7 @@ describe('state machine: the server retry: field', () => {
     state = step(state, { type: 'retry-hint', ms: 0 }, config, 0.999).state
     const delays: number[] = []
     for (let i = 0; i < 4; i++) {
-      const t = step(state, { type: 'ended', reason: 'transport' }, config, 0.999)
+      const t = step(state, { type: 'ended', reason: 'transport', at: 0 }, config, 0.999)
       if (t.command.type === 'wait') delays.push(t.command.ms)
       state = step(t.state, { type: 'waited' }, config, 0.999).state
     }
@@ -76,12 +83,12 @@ describe('state machine: connection endings', () => {
     })
   }
   it('the window doubles per failure and is capped at maxDelay', () => {
-    const fails: Input[] = []
+    const fails: TestInput[] = []
     for (let i = 0; i < 12; i++) fails.push({ type: 'ended', reason: 'transport' }, { type: 'waited' })
     let state = initialState()
     const delays: number[] = []
-    for (const input of [{ type: 'start' } as Input, ...fails]) {
-      const t = step(state, input, config, 0.999999)
+    for (const input of [{ type: 'start' } as TestInput, ...fails]) {
+      const t = step(state, at(input, 0), config, 0.999999)
       state = t.state
       if (t.command.type === 'wait') delays.push(t.command.ms)
     }
@@ -115,12 +122,84 @@ describe('state machine: connection endings', () => {
     expect(r.state.error).toBeUndefined()
     expect(run([...open, { type: 'finished', reason: 'stream-closed' }]).state).toMatchObject({ status: 'closed', reason: 'stream-closed' })
   })
-  it('server-closing: immediate reconnect, a delay, or the end of the stream', () => {
-    expect(run([...open, { type: 'server-closing', reconnect: 0 }]).last).toEqual({ type: 'connect' })
-    const later = run([...open, { type: 'server-closing', reconnect: 5000 }])
+  it('a quiet connection that lasted, closed by the server, is routine: no failure counted, no backoff', () => {
+    const r = run([...open, { type: 'server-closing', reconnect: 0 }, { type: 'opened' }, { type: 'server-closing', reconnect: 0 }])
+    expect(r.commands.map((c) => c.type)).toEqual(['connect', 'none', 'connect', 'none', 'connect'])
+    expect(r.state.attempt).toBe(0)
+  })
+  it('server-closing after a healthy connection: immediate reconnect, a delay, or done', () => {
+    expect(run([...open, { type: 'progress' }, { type: 'server-closing', reconnect: 0 }]).last).toEqual({ type: 'connect' })
+    const later = run([...open, { type: 'progress' }, { type: 'server-closing', reconnect: 5000 }])
     expect(later.last).toEqual({ type: 'wait', ms: 5000 })
     expect(later.state.reason).toBe('server-closing')
-    expect(run([...open, { type: 'server-closing', reconnect: 'stream-closed' }]).state).toMatchObject({ status: 'closed', reason: 'stream-closed' })
+    expect(run([...open, { type: 'progress' }, { type: 'server-closing', reconnect: 'stream-closed' }]).state).toMatchObject({ status: 'closed', reason: 'stream-closed' })
+  })
+})
+
+// Regression (issue 10, "Request rate a server can drive"): each of these let a server drive hundreds
+// of requests per second.
+describe('state machine: no server input drives a reconnect loop', () => {
+  const delays = (r: { commands: Array<{ type: string; ms?: number }> }) => r.commands.filter((c) => c.type === 'wait').map((c) => c.ms)
+  it('503 with Retry-After: 0 is honoured once; from the second failure in a row the jittered backoff is the floor', () => {
+    const r = run([{ type: 'start' }, http(503, 0), { type: 'waited' }, http(503, 0), { type: 'waited' }, http(503, 0), { type: 'waited' }, http(429, 0)], config, 0.999)
+    expect(delays(r)).toEqual([0, 499, 999, 1998])
+  })
+  it('a Retry-After longer than the backoff still wins', () => {
+    const r = run([{ type: 'start' }, http(503, 0), { type: 'waited' }, http(503, 60_000)], config, 0.999)
+    expect(delays(r)).toEqual([0, 60_000])
+  })
+  it('retry: 0 plus one id-less event per connection: a connection that ends right after opening does not reset the counter', () => {
+    const inputs: TestInput[] = [{ type: 'start' }, { type: 'retry-hint', ms: 0 }]
+    for (let i = 0; i < 4; i++) inputs.push({ type: 'opened', at: i * 10 }, { type: 'progress' }, { type: 'ended', reason: 'eof', at: i * 10 + 5 }, { type: 'waited' })
+    const r = run(inputs, config, 0.999)
+    expect(delays(r)).toEqual([0, 499, 999, 1998])
+    expect(r.state.attempt).toBe(4)
+  })
+  it('a connection that only repeated what we had (no progress) does not reset the counter, however long it lasted', () => {
+    const inputs: TestInput[] = [{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'opened', at: 0 }, { type: 'ended', reason: 'eof', at: 600_000 }]
+    expect(run(inputs, config, 0.999).state.attempt).toBe(2)
+  })
+  it('a healthy feed that delivers for a while and closes is not penalised', () => {
+    const inputs: TestInput[] = [{ type: 'start' }]
+    for (let i = 0; i < 4; i++) inputs.push({ type: 'opened', at: i * 10_000 }, { type: 'progress' }, { type: 'ended', reason: 'eof', at: i * 10_000 + 1000 }, { type: 'waited' })
+    const r = run(inputs, config, 0.999)
+    expect(delays(r)).toEqual([249, 249, 249, 249])
+  })
+  it('401/200 alternating: refreshAuth runs once per failure streak, then the 401 is fatal', () => {
+    const r = run([{ type: 'start' }, http(401), { type: 'auth-refreshed' }, { type: 'opened', at: 0 }, { type: 'progress' }, { type: 'ended', reason: 'eof', at: 5 }, { type: 'waited' }, http(401)])
+    expect(r.commands.filter((c) => c.type === 'refresh-auth')).toHaveLength(1)
+    expect(r.state).toMatchObject({ status: 'closed', error: { code: 'auth' } })
+  })
+  it("the server's immediate reconnect is followed by backoff when the next connection makes no progress", () => {
+    const r = run(
+      [
+        ...open,
+        { type: 'progress' },
+        { type: 'server-closing', reconnect: 0 },
+        { type: 'opened', at: 100_000 },
+        { type: 'server-closing', reconnect: 0, at: 100_005 },
+        { type: 'waited' },
+        { type: 'opened', at: 200_000 },
+        { type: 'server-closing', reconnect: 0, at: 200_005 },
+      ],
+      config,
+      0.999,
+    )
+    expect(r.commands.slice(3).map((c) => c.type)).toEqual(['connect', 'none', 'wait', 'connect', 'none', 'wait'])
+    expect(delays(r)).toEqual([499, 999])
+  })
+})
+
+describe('state machine: errors keep why', () => {
+  it('backoff carries the failure; retries-exhausted has it as cause and counts every failed attempt', () => {
+    const network = new TypeError('fetch failed')
+    const backoff = run([{ type: 'start' }, { type: 'ended', reason: 'transport', error: network }])
+    expect(backoff.state).toMatchObject({ status: 'backoff', cause: network })
+    const r = run([{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, http(503)], { ...config, maxRetries: 1 })
+    expect(r.state.error).toMatchObject({ code: 'retries-exhausted', message: 'Gave up after 2 failed attempt(s) in a row (last: http)', cause: { status: 503 } })
+    const none = run([{ type: 'start' }, { type: 'ended', reason: 'transport', error: network }], { ...config, maxRetries: 0 })
+    expect(none.state.error?.message).toBe('Gave up after 1 failed attempt(s) in a row (last: transport)')
+    expect(none.state.error?.cause).toBe(network)
   })
 })
 
@@ -180,7 +259,7 @@ describe('state machine: fatal, abort and closed', () => {
     expect(r.state).toMatchObject({ status: 'closed', reason: 'error' })
     expect(r.state.error).toBe(error)
   })
-  const phases: Array<[string, Input[]]> = [
+  const phases: Array<[string, TestInput[]]> = [
     ['connecting', [{ type: 'start' }]],
     ['open', open],
     ['backoff', [...open, { type: 'ended', reason: 'eof' }]],
@@ -195,9 +274,9 @@ describe('state machine: fatal, abort and closed', () => {
   }
   it('closed absorbs every input', () => {
     const closed = run([...open, { type: 'abort' }]).state
-    const all: Input[] = [{ type: 'start' }, { type: 'opened' }, { type: 'waited' }, { type: 'ended', reason: 'eof' }, http(503), { type: 'online' }, { type: 'visible' }, { type: 'auth-refreshed' }]
+    const all: TestInput[] = [{ type: 'start' }, { type: 'opened' }, { type: 'waited' }, { type: 'ended', reason: 'eof' }, http(503), { type: 'online' }, { type: 'visible' }, { type: 'auth-refreshed' }]
     for (const input of all) {
-      const t = step(closed, input, config, 0.5)
+      const t = step(closed, at(input, 0), config, 0.5)
       expect(t.state).toBe(closed)
       expect(t.command).toEqual({ type: 'none' })
     }

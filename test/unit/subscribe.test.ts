@@ -40,6 +40,8 @@ describe('receiving', () => {
     await collect({ url, mode: 'replay' })
     const [request] = log(sid)
     expect(request?.headers.accept).toBe('text/event-stream')
+    // Asked for with `cache: 'no-store'`; fetch itself adds this header (after the CORS decision, so
+    // it forces no preflight). The library sets no cache-control header (see hostile.test.ts).
     expect(request?.headers['cache-control']).toBe('no-cache')
     expect(request?.headers['last-event-id']).toBeUndefined()
   })
