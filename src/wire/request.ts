@@ -31,7 +31,6 @@ export async function buildRequest(
 
   // What makes this an SSE request, whatever the user passed.
   if (!headers.has('accept')) headers.set('accept', 'text/event-stream')
-  headers.set('cache-control', 'no-cache')
 
   let body: string | undefined
   if (attempt.body !== undefined && attempt.body !== null && attempt.method !== 'GET' && attempt.method !== 'HEAD') {
@@ -42,6 +41,15 @@ export async function buildRequest(
       if (!headers.has('content-type')) headers.set('content-type', 'application/json')
     }
   }
-  // No `cache` init field: workerd rejects it, and the no-cache header already says the same.
-  return new Request(attempt.url, { method: attempt.method, headers, body, signal })
+  const init: RequestInit = { method: attempt.method, headers, body, signal }
+  try {
+    // No caching, asked the way EventSource asks: the runtime adds the no-cache headers after the CORS
+    // check, so a cross-origin GET stays preflight-free (a `cache-control` header of ours is not
+    // CORS-safelisted and would force an OPTIONS that many SSE servers never answer).
+    return new Request(attempt.url, { ...init, cache: 'no-store' })
+  } catch {
+    // Workers before compatibility date 2024-11-11 reject the field: say it with the header there.
+    headers.set('cache-control', 'no-cache')
+    return new Request(attempt.url, init)
+  }
 }
