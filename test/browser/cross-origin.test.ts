@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startMercureHub } from '../server/mercure-hub.js'
 import { type SSEServer, feedUrl, startSSEServer } from '../server/sse-server.js'
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js'
 
@@ -13,6 +14,7 @@ const ROOT = join(import.meta.dirname, '../..')
 
 interface Harness {
   run(url: string, count: number, queryParam?: string): Promise<{ ids: string[]; error?: string }>
+  mercure(url: string, topic: string, from: { sequence: number; cursor: string }, count: number): Promise<string[]>
 }
 declare global {
   interface Window {
@@ -65,5 +67,38 @@ describe('a cross-origin subscription in Chromium, reconnecting after 3 of 6 eve
     expect(log.map((request) => request.method)).toEqual(['GET', 'GET'])
     expect(log[1]?.query.lastEventId).toBe('3')
     expect(log[1]?.headers['last-event-id']).toBeUndefined()
+  })
+})
+
+// A Mercure hub on another origin. The dialect's default (cursor in the query) needs no preflight;
+// lost history is seen only if the hub exposes its `Mercure-Last-Event-ID` answer to scripts.
+describe('a cross-origin Mercure subscription in Chromium, resuming from an id the hub no longer has', () => {
+  const BOOK = 'https://example.com/books/1'
+  const gone = { sequence: 4, cursor: 'urn:uuid:00000000-0000-4000-8000-000000000000' }
+
+  async function resume(exposeLastEventId: boolean): Promise<{ seen: string[]; preflights: number; answered: string | undefined }> {
+    const hub = await startMercureHub({ exposeLastEventId })
+    try {
+      const seen = page.evaluate(([u, t, f]) => window.crossOriginHarness.mercure(u, t, f, 1), [hub.url, BOOK, gone] as const)
+      await hub.waitForConnection(1)
+      hub.publish({ topics: BOOK, data: 'next' })
+      return { seen: await seen, preflights: hub.preflights, answered: hub.subscribes[0]?.answered }
+    } finally {
+      await hub.close()
+    }
+  }
+
+  it('with the answer exposed: no preflight, and a gap notice before the first event', async () => {
+    const { seen, preflights, answered } = await resume(true)
+    expect(answered).toBe('earliest')
+    expect(seen).toEqual(['notice:gap', 'event:next'])
+    expect(preflights).toBe(0)
+  })
+
+  it('with the answer not exposed (as the reference hub does): the events flow, the loss cannot be seen', async () => {
+    const { seen, preflights, answered } = await resume(false)
+    expect(answered).toBe('earliest')
+    expect(seen).toEqual(['event:next'])
+    expect(preflights).toBe(0)
   })
 })

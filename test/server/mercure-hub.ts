@@ -43,6 +43,12 @@ export interface MercureHubOptions {
   cookieName?: string
   /** The hub closes itself after this long. @default 120000 */
   lifetimeMs?: number
+  /**
+   * CORS for pages on other origins (no credentials): `Access-Control-Allow-Origin: *`, preflights
+   * answered (and counted), and, when `true`, `Mercure-Last-Event-ID` exposed to scripts (the
+   * reference hub exposes only `Link`). @default undefined (no CORS headers)
+   */
+  exposeLastEventId?: boolean
 }
 
 export interface PublishInput {
@@ -72,6 +78,8 @@ export interface MercureHub {
   publish(input: PublishInput): string
   /** Every subscribe request, in arrival order. */
   readonly subscribes: SubscribeRecord[]
+  /** CORS preflights (OPTIONS) received. */
+  readonly preflights: number
   readonly openStreams: number
   /** Resolves once the n-th subscription stream of the hub's life (from 1) is open. */
   waitForConnection(n: number): Promise<void>
@@ -232,6 +240,7 @@ export async function startMercureHub(options: MercureHubOptions = {}): Promise<
   const waiters: Array<{ count: number; resolve: () => void }> = []
   let base = ''
   let connected = 0
+  let preflights = 0
 
   const server = http.createServer((req, res) => {
     res.on('error', () => {})
@@ -273,6 +282,15 @@ export async function startMercureHub(options: MercureHubOptions = {}): Promise<
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
     const url = new URL(req.url ?? '/', base)
+    if (options.exposeLastEventId !== undefined) {
+      res.setHeader('access-control-allow-origin', '*')
+      if (options.exposeLastEventId) res.setHeader('access-control-expose-headers', 'Mercure-Last-Event-ID, Last-Event-ID')
+      if (req.method === 'OPTIONS') {
+        preflights += 1
+        res.writeHead(204, { 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'authorization, cache-control, last-event-id' }).end()
+        return
+      }
+    }
     if (url.pathname !== '/.well-known/mercure') throw new Refusal(404, 'not found')
     if (req.method === 'POST') return publishRequest(req, res, body)
     if (req.method !== 'GET') throw new Refusal(405, 'method not allowed')
@@ -417,6 +435,9 @@ export async function startMercureHub(options: MercureHubOptions = {}): Promise<
     audience: hubUrl(),
     publish,
     subscribes,
+    get preflights() {
+      return preflights
+    },
     get openStreams() {
       return subscribers.size
     },
