@@ -305,6 +305,31 @@ describe('mercure(): authorization', () => {
   })
 })
 
+describe('mercure(): the wrong protocol revision', () => {
+  it('a draft-07 subscription on a draft-08 hub is refused with a 400, not silently unrouted', async () => {
+    await start()
+    const { error } = await consume({ url: hub.url, dialect: mercure({ topics: BOOKS, protocol: 'draft-07' }) })
+    expect(error).toBeInstanceOf(HttpError)
+    expect((error as HttpError).status).toBe(400)
+    expect((error as HttpError).body).toMatch(/"topic"/)
+  })
+
+  it('the hub refuses a publication the token does not grant on every topic (403), and dispatches nothing', async () => {
+    await start()
+    const response = await fetch(hub.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token08([BOOKS])}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams([['topic', BOOKS], ['topic', AUTHORS], ['data', 'x']]),
+    })
+    expect(response.status).toBe(403)
+    expect(response.headers.get('www-authenticate')).toBe('Bearer error="insufficient_scope"')
+    hub.publish({ topics: BOOKS, data: 'granted' })
+    // The whole history, read back: the refused update is not in it.
+    const { data } = await consume({ url: hub.url, dialect: mercure({ topics: BOOKS, earliest: true }) }, (_e, all) => all.length === 1)
+    expect(data).toEqual(['granted'])
+  })
+})
+
 describe('mercure(): options', () => {
   it('refuses options that cannot work, before any request', () => {
     expect(() => mercure(undefined as never)).toThrow(ConfigError)
