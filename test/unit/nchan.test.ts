@@ -1,6 +1,7 @@
-// A real server: nginx + nchan (Debian packages), messages stored in Redis. The standard dialect
-// resumes from nchan's opaque `time:tag` ids with the Last-Event-ID header or the `last_event_id`
-// query parameter, across connection cuts nchan makes, nginx restarts and client restarts.
+// A real server: nginx + nchan (Debian packages). The standard dialect resumes from nchan's opaque
+// `time:tag` ids with the Last-Event-ID header or the `last_event_id` query parameter, across the
+// connection ends nchan makes (memory storage), nginx restarts (Redis storage, so messages survive)
+// and client restarts, with messages published while the client is away each time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Dialect, MemoryStore, type SSEEvent, lastEventId, subscribe } from '../../src/index.js'
 import { type Nchan, startNchan } from '../support/nchan.js'
