@@ -19,6 +19,7 @@ export {
 export { lastEventId, type LastEventIdOptions } from './dialects/last-event-id.js'
 export { aviso, type AvisoOptions, ReplayLimitError } from './dialects/aviso.js'
 export { durableStreams, StreamGoneError } from './dialects/durable-streams.js'
+export { mercure, type MercureOptions } from './dialects/mercure.js'
 export type { Dialect, DialectSession, DialectSink, AttemptRequest, Frame, StreamEnd } from './dialects/dialect.js'
 export {
   ResumableSSEError,

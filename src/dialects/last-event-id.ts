@@ -1,4 +1,5 @@
 import type { Checkpoint } from '../checkpoint/contract.js'
+import { ConfigError } from '../errors.js'
 import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame } from './dialect.js'
 
 export interface LastEventIdOptions {
@@ -7,6 +8,12 @@ export interface LastEventIdOptions {
    * Most servers only promise increasing ids. @default false
    */
   contiguous?: boolean
+  /**
+   * Send the cursor as this query parameter instead of the `Last-Event-ID` header (nchan and Mercure
+   * take `last_event_id`). A cross-origin request then needs no CORS preflight, which many SSE servers
+   * do not answer. The parameter stays out of the resume key.
+   */
+  queryParam?: string
 }
 
 /**
@@ -60,12 +67,19 @@ function headerValue(id: string): string {
  * position (no header is sent, as browsers do) and is committed like any other position.
  */
 export function lastEventId(options: LastEventIdOptions = {}): Dialect {
+  const { queryParam } = options
+  if (queryParam !== undefined && (typeof queryParam !== 'string' || queryParam === '')) throw new ConfigError('Expected lastEventId `queryParam` to be a non-empty string')
   return {
     name: 'last-event-id',
     defaultMethod: 'GET',
     contiguous: options.contiguous ?? false,
     prepare(request: AttemptRequest, position: Checkpoint | undefined) {
-      if (position !== undefined && position.cursor !== '') request.headers.set('Last-Event-ID', headerValue(position.cursor))
+      const cursor = position?.cursor
+      // The request URL is a per-attempt copy; the resume key was derived from the user's URL.
+      if (queryParam !== undefined) {
+        if (cursor) request.url.searchParams.set(queryParam, cursor)
+        else if (cursor === '') request.url.searchParams.delete(queryParam)
+      } else if (cursor) request.headers.set('Last-Event-ID', headerValue(cursor))
     },
     open(position: Checkpoint | undefined): DialectSession {
       return new LastEventIdSession(position)

@@ -55,6 +55,8 @@ export interface RequestRecord {
     'content-type'?: string
     accept?: string
     'cache-control'?: string
+    /** On a CORS preflight (`method: 'OPTIONS'`): the headers the browser asked to send. */
+    'access-control-request-headers'?: string
   }
   body: string
 }
@@ -157,6 +159,11 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     if (req.method === 'OPTIONS') {
+      // A preflight is logged too (not a connection: `n` stays the last connection's), so browser tests can count them.
+      if (url.pathname === '/events') {
+        const sid = url.searchParams.get('sid') ?? 'default'
+        logFor(sid).push({ n: connections.get(sid) ?? 0, method: 'OPTIONS', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: pickHeaders(req.headers), body: '' })
+      }
       res.writeHead(204, { ...baseHeaders(), 'access-control-max-age': '600' })
       res.end()
       return
@@ -182,6 +189,12 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
     res.end(`No route for ${req.method ?? '?'} ${url.pathname}`)
   }
 
+  function logFor(sid: string): RequestRecord[] {
+    let log = logs.get(sid)
+    if (log === undefined) logs.set(sid, (log = []))
+    return log
+  }
+
   async function feed(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const q = url.searchParams
     const sid = q.get('sid') ?? 'default'
@@ -196,9 +209,7 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
       headers: pickHeaders(req.headers),
       body,
     }
-    let log = logs.get(sid)
-    if (log === undefined) logs.set(sid, (log = []))
-    log.push(record)
+    logFor(sid).push(record)
 
     const plan = parsePlan(q.get('plan'))
     const entry: PlanEntry = plan[n - 1] ?? {}
@@ -413,7 +424,7 @@ function parsePlan(raw: string | null): PlanEntry[] {
 
 function pickHeaders(headers: http.IncomingHttpHeaders): RequestRecord['headers'] {
   const picked: RequestRecord['headers'] = {}
-  for (const name of ['last-event-id', 'authorization', 'content-type', 'accept', 'cache-control'] as const) {
+  for (const name of ['last-event-id', 'authorization', 'content-type', 'accept', 'cache-control', 'access-control-request-headers'] as const) {
     const value = headers[name]
     if (typeof value === 'string') picked[name] = value
   }

@@ -21,11 +21,11 @@ interface Result {
  * A workerd instance with KV persisted in `kvDir`. No `nodejs_compat` flag: the library must run on
  * plain Workers APIs.
  */
-function worker(script: string, kvDir: string): Miniflare {
+function worker(script: string, kvDir: string, compatibilityDate = '2025-04-01'): Miniflare {
   return new Miniflare({
     modules: true,
     script,
-    compatibilityDate: '2025-04-01',
+    compatibilityDate,
     kvNamespaces: ['CHECKPOINTS'],
     kvPersist: kvDir,
     log: new Log(LogLevel.WARN),
@@ -85,6 +85,16 @@ describe('scenarios in workerd (Cloudflare Workers runtime)', () => {
       expectOk(await call(next, '/lifetimes/second', { sid, server: server.url, key: first.key ?? '' }))
     } finally {
       await next.dispose()
+    }
+  })
+
+  it('on a compatibility date before the `cache` request field, a dropped connection still resumes', async () => {
+    // Such Workers reject `cache: 'no-store'`; the request falls back to a Cache-Control header.
+    const old = worker(script, kvDir, '2024-01-01')
+    try {
+      expectOk(await call(old, '/run', { name: 'resumes after the server drops the connection, with no event lost or repeated', server: server.url }))
+    } finally {
+      await old.dispose()
     }
   })
 })

@@ -1,0 +1,120 @@
+import { canonicalJson } from '../checkpoint/canonical-json.js'
+import type { Checkpoint } from '../checkpoint/contract.js'
+import { ConfigError } from '../errors.js'
+import type { AttemptRequest, Dialect, DialectSession, DialectSink, Frame } from './dialect.js'
+
+export interface MercureOptions {
+  /**
+   * The topics to receive. On a draft-08 hub (Mercure 1.x) each is an exact topic (`match=`); on a
+   * draft-07 hub (0.x) a topic selector (`topic=`: a topic, a URI template or `*`).
+   */
+  topics: string | readonly string[]
+  /** Draft-08 hubs: URL Pattern matchers (`match_urlpattern=`), e.g. `https://example.com/books/:id`. */
+  urlPatterns?: readonly string[]
+  /**
+   * The protocol revision the hub speaks: `'draft-08'` (Mercure 1.x) or `'draft-07'` (0.x hubs,
+   * and 1.x hubs in their 0.x compatibility mode). @default 'draft-08'
+   */
+  protocol?: 'draft-08' | 'draft-07'
+  /**
+   * Where the cursor goes: `'query'` (preflight-free across origins) or the `Last-Event-ID` header.
+   * @default 'query'
+   */
+  cursor?: 'query' | 'header'
+  /**
+   * With no position yet (no checkpoint, `from: 'start'`), ask for all the history the hub keeps
+   * (the reserved id `earliest`) rather than only what is published from now on. @default false
+   */
+  earliest?: boolean
+}
+
+/** The reserved id: "everything you have" as a request, "no event before" as the hub's answer. */
+const EARLIEST = 'earliest'
+
+/**
+ * Mercure (the hub of Symfony / API Platform). Topic matchers go in the query; ids are opaque IRIs,
+ * so sequences are local and count on from the checkpoint's; the cursor goes back as a query
+ * parameter (or the header). A hub that no longer holds the event we resume from says so in its
+ * `Mercure-Last-Event-ID` answer (draft-07: `Last-Event-ID`): what it names differs from what we
+ * asked for, and that lost history is reported as a gap.
+ */
+export function mercure(options: MercureOptions): Dialect {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('Expected `mercure()` to be given an options object')
+  const { protocol = 'draft-08', cursor = 'query', earliest = false } = options
+  if (protocol !== 'draft-08' && protocol !== 'draft-07') throw new ConfigError("Expected mercure `protocol` to be 'draft-08' or 'draft-07'")
+  if (cursor !== 'query' && cursor !== 'header') throw new ConfigError("Expected mercure `cursor` to be 'query' or 'header'")
+  const topics = matchers(typeof options.topics === 'string' ? [options.topics] : options.topics, 'topics')
+  const urlPatterns = matchers(options.urlPatterns ?? [], 'urlPatterns')
+  if (topics.length + urlPatterns.length === 0) throw new ConfigError('Expected mercure `topics` to name at least one topic')
+  if (urlPatterns.length > 0 && protocol === 'draft-07') throw new ConfigError("mercure `urlPatterns` need a draft-08 hub; draft-07 topic selectors take URI templates in `topics`")
+  const first = (position: Checkpoint | undefined) => (position === undefined ? (earliest ? EARLIEST : undefined) : position.cursor || undefined)
+
+  return {
+    name: 'mercure',
+    // The hub subscribes to the union of the matchers, so their order and repeats do not count. The
+    // protocol does not either: it is the same hub history whichever spelling reaches it.
+    identity: canonicalJson({ topics: [...new Set(topics)].sort(), ...(urlPatterns.length > 0 && { urlPatterns: [...new Set(urlPatterns)].sort() }) }),
+    defaultMethod: 'GET',
+    // Local sequences: each event is one more than the last, so lost history can show as a gap.
+    contiguous: true,
+    prepare(request: AttemptRequest, position: Checkpoint | undefined) {
+      const query = request.url.searchParams
+      for (const topic of topics) query.append(protocol === 'draft-08' ? 'match' : 'topic', topic)
+      for (const pattern of urlPatterns) query.append('match_urlpattern', pattern)
+      const id = first(position)
+      if (id === undefined) return
+      if (cursor === 'header') {
+        request.headers.set('Last-Event-ID', id)
+        return
+      }
+      query.set('last_event_id', id)
+      // 0.x hubs read `lastEventID`; a 1.x hub in compatibility mode reads only `last_event_id`.
+      if (protocol === 'draft-07') query.set('lastEventID', id)
+    },
+    open(position: Checkpoint | undefined): DialectSession {
+      return new MercureSession(position?.sequence ?? 0, first(position))
+    },
+  }
+}
+
+function matchers(list: unknown, name: string): string[] {
+  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && item !== '')) {
+    throw new ConfigError(`Expected mercure \`${name}\` to be a non-empty string or an array of them`)
+  }
+  return list as string[]
+}
+
+class MercureSession implements DialectSession {
+  #sequence: number
+  readonly #asked: string | undefined
+  /** The hub does not hold the history between what we asked for and what it sends: report it once. */
+  #lost = false
+
+  constructor(sequence: number, asked: string | undefined) {
+    this.#sequence = sequence
+    this.#asked = asked
+  }
+
+  accepted(headers: Headers): void {
+    if (this.#asked === undefined) return
+    // Absent (an old hub, or a cross-origin response that does not expose it): nothing is known.
+    const answered = headers.get('mercure-last-event-id') ?? headers.get('last-event-id')
+    // The one place where Mercure learns that history was lost. Today it becomes a gap (below);
+    // an expired-cursor policy would decide here instead.
+    if (answered !== null && answered !== this.#asked) this.#lost = true
+  }
+
+  frame(frame: Frame, sink: DialectSink): void {
+    const id = frame.id
+    const type = frame.event || 'message'
+    if (!id) {
+      sink.deliverUnpositioned(type, frame.data)
+      return
+    }
+    // Lost history is a jump of one in the local sequence, so the supervisor's gap rule reports it,
+    // in order, before the first event after the loss: a notice, or a GapError under strictGaps.
+    this.#sequence += this.#lost ? 2 : 1
+    this.#lost = false
+    sink.deliver(type, frame.data, id, this.#sequence, id)
+  }
+}
