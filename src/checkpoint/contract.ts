@@ -32,6 +32,10 @@ export interface CheckpointStore {
   delete(key: string): Promise<void>
   /** Optional: resolves when writes this store deferred (coalescing, write-behind) are durable. */
   flush?(): Promise<void>
+  /** True when checkpoints outlive the process (IndexedDB, localStorage, KV, Durable Object). */
+  readonly persistent?: boolean
+  /** Deletes every checkpoint this library wrote in this store (its prefix / database), nothing else. */
+  clear?(): Promise<void>
 }
 
 /** The format version written by `encodeCheckpoint`; bump it when the stored shape changes. */

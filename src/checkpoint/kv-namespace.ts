@@ -7,6 +7,8 @@ import {
   supersedes,
   toStoreError,
 } from './contract.js'
+import { type Clock, WriteBehind } from './committer.js'
+import { checkBinding } from './binding.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { ConfigError } from '../errors.js'
 
@@ -18,6 +20,7 @@ export interface KVNamespaceLike {
   get(key: string, type: 'text'): Promise<string | null>
   put(key: string, value: string): Promise<unknown>
   delete(key: string): Promise<unknown>
+  list(options: { prefix: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>
 }
 
 export interface KVNamespaceStoreOptions {
@@ -27,27 +30,25 @@ export interface KVNamespaceStoreOptions {
    * @default 1000
    */
   minWriteInterval?: number
-}
-
-/** What this isolate knows about one key beyond what KV returns. */
-interface KeyState {
-  /** Accepted by `put` but not yet written (coalesced); always the highest accepted so far. */
-  pending: Checkpoint | undefined
-  /** Earliest time (ms) the next write of this key may start. */
-  nextWriteAt: number
-  timer: ReturnType<typeof setTimeout> | undefined
-  /** The failure of the last deferred write, reported by `flush()` (and retried by it). */
-  failure: unknown
+  /**
+   * Prepended to every key, so `delete` and `clear` never touch the application's own entries.
+   * @default 'resumable-sse:'
+   */
+  prefix?: string
+  /** The clock and timers that space the writes (tests inject their own). @default the globals */
+  runtime?: Clock
 }
 
 /** Handles over one binding object share this, so the isolate writes each key through one queue. */
 interface NamespaceState {
-  keys: Map<string, KeyState>
+  writes: WriteBehind<Checkpoint>
   mutex: KeyedMutex
+  /** Operations called and not yet settled: `flush()` waits for them too. */
+  calls: Set<Promise<unknown>>
 }
 
 // Pure: a bundle that never constructs the store drops it (the package is `sideEffects: false`).
-const namespaces = /* @__PURE__ */ new WeakMap<object, NamespaceState>()
+const namespaces = /* @__PURE__ */ new WeakMap<object, Map<string, NamespaceState>>()
 
 /**
  * Checkpoints in Cloudflare Workers KV.
@@ -64,151 +65,146 @@ const namespaces = /* @__PURE__ */ new WeakMap<object, NamespaceState>()
  *   For a strict guarantee on Cloudflare use `DurableObjectStore`.
  *
  * A pending write lives in the isolate: keep the invocation alive until it is durable with
- * `ctx.waitUntil(store.flush())`. A `put` that resolved with its write deferred has not reached KV yet;
- * if that write later fails, `flush()` rejects with the error (and the next `flush()` retries it).
+ * `ctx.waitUntil(store.flush())`, which covers every `put` called before it. A `put` that resolved
+ * with its write deferred has not reached KV yet; if that write later fails, `flush()` rejects with the
+ * error (and the next `flush()` retries it).
  */
 export class KVNamespaceStore implements CheckpointStore {
+  readonly persistent = true
   readonly #kv: KVNamespaceLike
-  readonly #interval: number
+  readonly #prefix: string
   readonly #state: NamespaceState
 
   constructor(namespace: KVNamespaceLike, options: KVNamespaceStoreOptions = {}) {
+    checkBinding(namespace, 'a Workers KV namespace binding', ['get', 'put', 'delete', 'list'])
     const interval = options.minWriteInterval ?? 1000
     if (!Number.isFinite(interval) || interval < 0) {
       throw new ConfigError(`Expected \`minWriteInterval\` to be a non-negative number of milliseconds, got ${String(interval)}`)
     }
     this.#kv = namespace
-    this.#interval = interval
-    let state = namespaces.get(namespace)
-    if (!state) namespaces.set(namespace, (state = { keys: new Map(), mutex: new KeyedMutex() }))
+    this.#prefix = options.prefix ?? 'resumable-sse:'
+    let byPrefix = namespaces.get(namespace)
+    if (!byPrefix) namespaces.set(namespace, (byPrefix = new Map()))
+    let state = byPrefix.get(this.#prefix)
+    if (!state) {
+      const clock: Clock = options.runtime ?? { now: Date.now, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>) }
+      const mutex = new KeyedMutex()
+      const writes = new WriteBehind<Checkpoint>(clock, interval, (key, value) =>
+        // Under the key's lock, re-checked against KV: another isolate may have moved on, and a
+        // delete may have dropped the value since it was offered.
+        mutex.run(key, async () => {
+          if (writes.pending(key) === value && supersedes(value, await this.#read(key, 'put'))) await this.#write(key, value)
+        }),
+      )
+      byPrefix.set(this.#prefix, (state = { writes, mutex, calls: new Set() }))
+    }
     this.#state = state
   }
 
-  async get(key: string): Promise<Checkpoint | undefined> {
-    const stored = await this.#read(key, 'get')
-    const pending = this.#state.keys.get(key)?.pending
-    const newest = pending && supersedes(pending, stored) ? pending : stored
-    return newest && copy(newest)
+  get(key: string): Promise<Checkpoint | undefined> {
+    return this.#track(async () => {
+      const stored = await this.#read(key, 'get')
+      const pending = this.#state.writes.pending(key)
+      const newest = pending && supersedes(pending, stored) ? pending : stored
+      return newest && copy(newest)
+    })
   }
 
-  async put(key: string, checkpoint: Checkpoint): Promise<void> {
-    assertValidCheckpoint(checkpoint)
-    const next = copy(checkpoint)
-    await this.#state.mutex.run(key, async () => {
-      const state = this.#key(key)
-      if (state.pending) {
-        // KV already said this key is readable and below `pending` when `pending` was accepted.
-        if (supersedes(next, state.pending)) state.pending = next
-        this.#schedule(key, state)
-        return
-      }
-      // Rule 4: garbage under our key rejects the put (the read throws) and stays where it is.
-      if (!supersedes(next, await this.#read(key, 'put'))) return
-      if (Date.now() >= state.nextWriteAt) {
-        await this.#write(key, state, next)
-      } else {
-        state.pending = next
-        this.#schedule(key, state)
+  put(key: string, checkpoint: Checkpoint): Promise<void> {
+    return this.#track(async () => {
+      assertValidCheckpoint(checkpoint)
+      const next = copy(checkpoint)
+      const { writes, mutex } = this.#state
+      const started = await mutex.run(key, async () => {
+        const pending = writes.pending(key)
+        // With a value pending, KV already said this key is readable and below it.
+        // Otherwise rule 4: garbage under our key rejects the put (the read throws) and stays there.
+        if (pending ? !supersedes(next, pending) : !supersedes(next, await this.#read(key, 'put'))) return
+        return { write: writes.offer(key, next) }
+      })
+      // Outside the lock: the write takes it. A write started at once rejects this put when it fails.
+      try {
+        await started?.write
+      } catch (error) {
+        if (writes.pending(key) === next) writes.drop(key)
+        throw error
       }
     })
   }
 
-  async delete(key: string): Promise<void> {
-    await this.#state.mutex.run(key, async () => {
-      const state = this.#key(key)
-      clearTimeout(state.timer)
-      state.timer = undefined
-      state.pending = undefined
-      state.failure = undefined
-      try {
-        await this.#kv.delete(key)
-      } catch (error) {
-        throw toStoreError(error, 'delete')
-      } finally {
+  delete(key: string): Promise<void> {
+    return this.#track(() =>
+      this.#state.mutex.run(key, async () => {
         // A delete is a write as far as KV's per-key rate limit is concerned.
-        state.nextWriteAt = Date.now() + this.#interval
-      }
+        this.#state.writes.drop(key)
+        try {
+          await this.#kv.delete(this.#prefix + key)
+        } catch (error) {
+          throw toStoreError(error, 'delete')
+        }
+      }),
+    )
+  }
+
+  /**
+   * Deletes every key under this store's prefix that KV lists here (all pages), and every key this
+   * isolate wrote or has pending. KV's `list` is eventually consistent like its reads: a checkpoint
+   * written in the last minute or so from another location may not be listed yet, and survives.
+   */
+  clear(): Promise<void> {
+    return this.#track(async () => {
+      const keys = new Set(this.#state.writes.keys())
+      let cursor: string | undefined
+      do {
+        let page: Awaited<ReturnType<KVNamespaceLike['list']>>
+        try {
+          page = await this.#kv.list(cursor === undefined ? { prefix: this.#prefix } : { prefix: this.#prefix, cursor })
+        } catch (error) {
+          throw toStoreError(error, 'clear')
+        }
+        for (const { name } of page.keys) keys.add(name.slice(this.#prefix.length))
+        cursor = page.list_complete ? undefined : page.cursor
+      } while (cursor)
+      await Promise.all([...keys].map((key) => this.delete(key)))
     })
   }
 
   /**
-   * Writes every pending checkpoint of this binding (waiting out each key's `minWriteInterval`) and
-   * resolves when they are in KV. Pass it to `ctx.waitUntil(store.flush())`. Rejects with the first
-   * failure; what failed stays pending for the next `flush()`.
+   * Resolves when every `put` called so far is in KV (waiting out each key's `minWriteInterval`).
+   * Pass it to `ctx.waitUntil(store.flush())`. Rejects with the first failure; what failed stays
+   * pending for the next `flush()`.
    */
   async flush(): Promise<void> {
-    const failures: unknown[] = []
-    await Promise.all(
-      [...this.#state.keys].map(async ([key, state]) => {
-        // A loop, not one pass: a timer may fire a millisecond early, and puts may arrive meanwhile.
-        while (state.pending) {
-          const wait = state.nextWriteAt - Date.now()
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-          await this.#writePending(key)
-          if (state.failure !== undefined) {
-            failures.push(state.failure)
-            return
-          }
-        }
-      }),
-    )
-    if (failures.length > 0) throw failures[0]
+    await Promise.allSettled([...this.#state.calls])
+    await this.#state.writes.flush(true)
   }
 
-  #key(key: string): KeyState {
-    let state = this.#state.keys.get(key)
-    if (!state) this.#state.keys.set(key, (state = { pending: undefined, nextWriteAt: 0, timer: undefined, failure: undefined }))
-    return state
+  /** Registers the operation at once (synchronously), so a `flush()` called right after sees it. */
+  #track<T>(operation: () => Promise<T>): Promise<T> {
+    const promise = operation()
+    const calls = this.#state.calls
+    calls.add(promise)
+    const done = (): void => void calls.delete(promise)
+    promise.then(done, done)
+    return promise
   }
 
-  #schedule(key: string, state: KeyState): void {
-    if (state.timer !== undefined) return
-    state.timer = setTimeout(
-      () => {
-        state.timer = undefined
-        // The failure is kept on the key for flush(); there is no caller left to reject.
-        void this.#writePending(key)
-      },
-      Math.max(0, state.nextWriteAt - Date.now()),
-    )
-  }
-
-  /** Writes the key's pending checkpoint, re-checking KV first (another isolate may have moved on). */
-  async #writePending(key: string): Promise<void> {
-    await this.#state.mutex.run(key, async () => {
-      const state = this.#key(key)
-      const pending = state.pending
-      if (!pending) return
-      if (Date.now() < state.nextWriteAt) return this.#schedule(key, state)
-      try {
-        if (supersedes(pending, await this.#read(key, 'put'))) await this.#write(key, state, pending)
-        if (state.pending === pending) state.pending = undefined
-        state.failure = undefined
-      } catch (error) {
-        state.failure = error
-      }
-    })
-  }
-
-  async #write(key: string, state: KeyState, checkpoint: Checkpoint): Promise<void> {
+  async #write(key: string, checkpoint: Checkpoint): Promise<void> {
     try {
-      await this.#kv.put(key, encodeCheckpoint(checkpoint))
+      await this.#kv.put(this.#prefix + key, encodeCheckpoint(checkpoint))
     } catch (error) {
       throw toStoreError(error, 'put')
-    } finally {
-      // Even a failed write may have reached KV; keep to the rate limit either way.
-      state.nextWriteAt = Date.now() + this.#interval
     }
   }
 
   async #read(key: string, action: string): Promise<Checkpoint | undefined> {
     let text: string | null
     try {
-      text = await this.#kv.get(key, 'text')
+      text = await this.#kv.get(this.#prefix + key, 'text')
     } catch (error) {
       throw toStoreError(error, action)
     }
-    return text === null ? undefined : decodeCheckpoint(text, `KV[${JSON.stringify(key)}]`)
+    return text === null ? undefined : decodeCheckpoint(text, `KV[${JSON.stringify(this.#prefix + key)}]`)
   }
 }
 

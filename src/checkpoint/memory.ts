@@ -21,6 +21,10 @@ export class MemoryStore implements CheckpointStore {
   async delete(key: string): Promise<void> {
     this.#entries.delete(key)
   }
+
+  async clear(): Promise<void> {
+    this.#entries.clear()
+  }
 }
 
 function copy(checkpoint: Checkpoint): Checkpoint {

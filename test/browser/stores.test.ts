@@ -71,7 +71,7 @@ describe.each([
     await page.close()
     expect(results.filter((r) => !r.ok)).toEqual([])
     expect(results.map((r) => r.name)).toEqual(expectedCases(name))
-    expect(results).toHaveLength(12)
+    expect(results).toHaveLength(14)
   })
 
   // IndexedDB only: its read-compare-write is one transaction in the browser process. localStorage is

@@ -63,7 +63,7 @@ describe('Cloudflare stores in workerd', () => {
     const results = await get<CaseResult[]>(path)
     expect(results.filter((r) => !r.ok)).toEqual([])
     expect(results.map((r) => r.name)).toEqual(expectedCases(name))
-    expect(results).toHaveLength(12)
+    expect(results).toHaveLength(14)
   })
 
   it('KVNamespaceStore writes a burst of 50 puts at most twice, and flush makes the newest durable', async () => {
