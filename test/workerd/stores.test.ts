@@ -89,6 +89,29 @@ describe('Cloudflare stores in workerd', () => {
     })
   })
 
+  it('KVNamespaceStore: a put not awaited, then ctx.waitUntil(store.flush()), lands although the response went first', async () => {
+    const { key } = await get<{ key: string }>('/race/kv')
+    const kv = (await mf.getKVNamespace('CHECKPOINTS')) as unknown as { get(key: string, type: 'text'): Promise<string | null> }
+    let stored: unknown
+    for (let i = 0; i < 40; i++) {
+      stored = JSON.parse((await kv.get(key, 'text')) ?? 'null')
+      if ((stored as { sequence?: number } | null)?.sequence === 2) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(stored).toEqual({ v: 1, sequence: 2, cursor: 'c2' })
+  })
+
+  it('a missing or wrong binding is a ConfigError that says so, from the constructor', async () => {
+    const outcome = await get<Record<string, { name: string; code: string; message: string }>>('/bindings')
+    expect(Object.keys(outcome)).toHaveLength(5)
+    for (const [attempt, error] of Object.entries(outcome)) {
+      expect(error, attempt).toMatchObject({ name: 'ConfigError', code: 'config' })
+      expect(error.message, attempt).toMatch(/binding/)
+    }
+    expect(outcome['KVNamespaceStore(undefined)']!.message).toContain('got undefined')
+    expect(outcome['KVNamespaceStore(the DO namespace)']!.message).toMatch(/an object without (get/)?put\/delete\/list/)
+  })
+
   it(`${acrossLifetimes.name}: DurableObjectStore, one invocation then the next in a fresh workerd`, async () => {
     const sid = `workerd-do-${Date.now()}`
     const query = `sid=${sid}&server=${encodeURIComponent(server.url)}`
