@@ -51,6 +51,20 @@ Deno.test('the contract registered all fourteen cases', () => {
   if (registered.length !== 14) throw new Error(`expected 12 contract cases, registered ${registered.length}: ${registered.join('; ')}`)
 })
 
+Deno.test('LocalStorageStore is persistent, has clear(), and a bad constructor argument is a ConfigError', () => {
+  const store = new LocalStorageStore({ prefix: 'rsse-deno-shape:' })
+  if (store.persistent !== true || typeof store.clear !== 'function') throw new Error('expected persistent = true and clear()')
+  for (const options of [{ prefix: null }, { storage: {} }]) {
+    let error: { name?: string; code?: string } | undefined
+    try {
+      new LocalStorageStore(options as never)
+    } catch (caught) {
+      error = caught as typeof error
+    }
+    if (error?.name !== 'ConfigError' || error.code !== 'config') throw new Error(`${JSON.stringify(options)}: expected a ConfigError, got ${String(error)}`)
+  }
+})
+
 Deno.test('puts wait for the Web Lock that guards their key (Deno has navigator.locks)', async () => {
   const prefix = 'rsse-deno-lock:'
   const key = `lock-${Date.now()}`

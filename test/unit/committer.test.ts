@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Committer } from '../../src/checkpoint/committer.js'
+import { Committer, WriteBehind } from '../../src/checkpoint/committer.js'
 import type { Checkpoint, CheckpointStore } from '../../src/checkpoint/contract.js'
 import { MemoryStore } from '../../src/checkpoint/memory.js'
 import { StoreError } from '../../src/errors.js'
@@ -153,5 +153,55 @@ describe('committer', () => {
     await committer.flush()
     expect((await store.get('k'))?.sequence).toBe(2)
     expect(live.size).toBe(0)
+  })
+})
+
+describe('committer hand-over (close before a Worker request ends)', () => {
+  it('flush() calls store.put with the newest position before it returns, even beside a spaced write in flight', async () => {
+    const store = new GatedStore()
+    const committer = new Committer(store, 'k', clock(1), 60_000, () => {})
+    committer.commit(pos(1)) // written at once; stays in flight (gated)
+    committer.commit(pos(2)) // waits for the interval
+    expect(store.puts.map((p) => p.sequence)).toEqual([1])
+    const flushed = committer.flush()
+    // Synchronously: a host's `waitUntil(store.flush())` called right after close() must find it.
+    expect(store.puts.map((p) => p.sequence)).toEqual([1, 2])
+    store.release()
+    await flushed
+    expect((await store.get('k'))?.sequence).toBe(2)
+  })
+
+  it('two flushes share the one write of the newest position', async () => {
+    const store = new GatedStore()
+    const committer = new Committer(store, 'k', clock(1), 60_000, () => {})
+    committer.commit(pos(1))
+    const both = Promise.all([committer.flush(), committer.flush()])
+    expect(store.puts.map((p) => p.sequence)).toEqual([1])
+    store.release()
+    await both
+    expect(store.puts).toHaveLength(1)
+  })
+})
+
+describe('WriteBehind (the committer and KVNamespaceStore share it)', () => {
+  it('spaced flush waits out the interval on the injected clock; an unspaced one does not', async () => {
+    let now = 0
+    const timers: Array<{ fn: () => void; ms: number }> = []
+    const runtime = { now: () => now, setTimeout: (fn: () => void, ms: number) => timers.push({ fn, ms }), clearTimeout: () => {} }
+    const written: number[] = []
+    const writes = new WriteBehind<number>(runtime, 1000, async (_key, value) => void written.push(value))
+    await writes.offer('a', 1)
+    writes.offer('a', 2)
+    expect(written).toEqual([1])
+    const spaced = writes.flush(true)
+    await tick()
+    expect(written).toEqual([1]) // still waiting: the sleep is on the injected timers
+    now = 1000
+    for (const timer of timers.splice(0)) timer.fn()
+    await spaced
+    expect(written).toEqual([1, 2])
+    writes.offer('a', 3)
+    await writes.flush(false)
+    expect(written).toEqual([1, 2, 3])
   })
 })

@@ -101,6 +101,10 @@ describe('Cloudflare stores in workerd', () => {
     expect(stored).toEqual({ v: 1, sequence: 2, cursor: 'c2' })
   })
 
+  it("KVNamespaceStore.clear() follows KV's list cursor past one page, drops pending writes, and leaves the app's keys", async () => {
+    expect(await get('/clear/kv')).toEqual({ left: 0, app: 'mine' })
+  })
+
   it('a missing or wrong binding is a ConfigError that says so, from the constructor', async () => {
     const outcome = await get<Record<string, { name: string; code: string; message: string }>>('/bindings')
     expect(Object.keys(outcome)).toHaveLength(5)
