@@ -9,7 +9,7 @@ export function checkBinding(value: unknown, what: string, methods: readonly str
   const missing = methods.filter((m) => typeof (value as Record<string, unknown> | null)?.[m] !== 'function')
   if (missing.length > 0) {
     throw new ConfigError(
-      `Expected ${what}, got ${typeof value === 'object' && value !== null ? `an object without ${missing.join('/')}` : String(value)}: is the binding's name the same in your config and in the code?`,
+      `Expected ${what}, got ${typeof value === 'object' && value !== null ? `an object without ${missing.join('/')}` : String(value)}: check the binding's name`,
     )
   }
 }

@@ -10,6 +10,7 @@ import {
 import { type Clock, WriteBehind } from './committer.js'
 import { checkBinding } from './binding.js'
 import { KeyedMutex } from './keyed-mutex.js'
+import { copy } from './memory.js'
 import { ConfigError } from '../errors.js'
 
 /**
@@ -206,11 +207,4 @@ export class KVNamespaceStore implements CheckpointStore {
     }
     return text === null ? undefined : decodeCheckpoint(text, `KV[${JSON.stringify(this.#prefix + key)}]`)
   }
-}
-
-function copy(checkpoint: Checkpoint): Checkpoint {
-  const result: { -readonly [K in keyof Checkpoint]: Checkpoint[K] } = { sequence: checkpoint.sequence, cursor: checkpoint.cursor }
-  if (checkpoint.meta !== undefined) result.meta = { ...checkpoint.meta }
-  if (checkpoint.committedAt !== undefined) result.committedAt = checkpoint.committedAt
-  return result
 }

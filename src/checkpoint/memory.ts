@@ -27,6 +27,7 @@ export class MemoryStore implements CheckpointStore {
   }
 }
 
-function copy(checkpoint: Checkpoint): Checkpoint {
+/** A copy a caller's later mutation cannot reach (shared with the KV store's pending values). */
+export function copy(checkpoint: Checkpoint): Checkpoint {
   return checkpoint.meta ? { ...checkpoint, meta: { ...checkpoint.meta } } : { ...checkpoint }
 }
