@@ -14,11 +14,11 @@ export type Clock = Pick<Runtime, 'now' | 'setTimeout' | 'clearTimeout'>
 /** One key's write-behind state. */
 interface Slot<T> {
   /** The newest value not yet written. */
-  pending: T | undefined
+  pending?: T | undefined
   /** The value the newest write in flight carries, and that write (settled: it never rejects). */
-  writing: T | undefined
-  inflight: Promise<void> | undefined
-  timer: unknown
+  writing?: T | undefined
+  inflight?: Promise<void> | undefined
+  timer?: unknown
   /** Earliest time (ms) the next spaced write of this key may start. */
   next: number
 }
@@ -57,7 +57,7 @@ export class WriteBehind<T> {
   /** Remembers `value` as `key`'s newest; returns the write when it starts at once (the interval was up). */
   offer(key: string, value: T): Promise<void> | undefined {
     let slot = this.#slots.get(key)
-    if (!slot) this.#slots.set(key, (slot = { pending: undefined, writing: undefined, inflight: undefined, timer: undefined, next: 0 }))
+    if (!slot) this.#slots.set(key, (slot = { next: 0 }))
     slot.pending = value
     return slot.inflight || slot.timer !== undefined ? undefined : this.#schedule(key, slot)
   }
@@ -82,7 +82,7 @@ export class WriteBehind<T> {
    * keeps the request alive for a store's own `flush()` sees it). Rejects with the first failure.
    */
   async flush(spaced: boolean, only?: string): Promise<void> {
-    const failures: unknown[] = []
+    let failure: { error: unknown } | undefined
     await Promise.all(
       (only === undefined ? this.keys() : [only]).map(async (key) => {
         const slot = this.#slots.get(key)
@@ -103,13 +103,13 @@ export class WriteBehind<T> {
           try {
             await this.#start(key, slot)
           } catch (error) {
-            failures.push(error)
+            failure ??= { error }
             return
           }
         }
       }),
     )
-    if (failures.length > 0) throw failures[0]
+    if (failure) throw failure.error
   }
 
   #schedule(key: string, slot: Slot<T>): Promise<void> | undefined {

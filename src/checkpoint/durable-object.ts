@@ -22,7 +22,7 @@ export interface DurableObjectTransactionLike {
  * users need no `@cloudflare/workers-types`. Both the KV-backed and the SQLite-backed storage fit.
  */
 export interface DurableObjectStorageLike extends DurableObjectTransactionLike {
-  list(options: { prefix: string; startAfter?: string; limit?: number }): Promise<Map<string, unknown>>
+  list(options: { prefix: string }): Promise<Map<string, unknown>>
   transaction?<T>(closure: (txn: DurableObjectTransactionLike) => Promise<T>): Promise<T>
 }
 
@@ -92,20 +92,18 @@ export class DurableObjectStore implements CheckpointStore {
     await this.#remove(this.#prefix + key)
   }
 
-  /** Deletes every key under this store's prefix (storage is strongly consistent: all of them). */
+  /**
+   * Deletes every key under this store's prefix: storage is strongly consistent, so all of them. One
+   * `list` (keys and values in memory at once): fine for the checkpoints of one object.
+   */
   async clear(): Promise<void> {
-    let startAfter: string | undefined
-    for (;;) {
-      let page: string[]
-      try {
-        page = [...(await this.#storage.list({ prefix: this.#prefix, limit: 128, ...(startAfter !== undefined && { startAfter }) })).keys()]
-      } catch (error) {
-        throw toStoreError(error, 'clear')
-      }
-      if (page.length === 0) return
-      await Promise.all(page.map((key) => this.#remove(key)))
-      startAfter = page.at(-1)
+    let keys: string[]
+    try {
+      keys = [...(await this.#storage.list({ prefix: this.#prefix })).keys()]
+    } catch (error) {
+      throw toStoreError(error, 'clear')
     }
+    await Promise.all(keys.map((key) => this.#remove(key)))
   }
 
   async #remove(key: string): Promise<void> {
