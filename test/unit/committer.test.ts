@@ -3,6 +3,7 @@ import { Committer, WriteBehind } from '../../src/checkpoint/committer.js'
 import type { Checkpoint, CheckpointStore } from '../../src/checkpoint/contract.js'
 import { MemoryStore } from '../../src/checkpoint/memory.js'
 import { StoreError } from '../../src/errors.js'
+import { subscribe } from '../../src/subscribe.js'
 
 /** A MemoryStore whose puts wait for the test to release them, and that counts them. */
 class GatedStore implements CheckpointStore {
@@ -203,5 +204,41 @@ describe('WriteBehind (the committer and KVNamespaceStore share it)', () => {
     writes.offer('a', 3)
     await writes.flush(false)
     expect(written).toEqual([1, 2, 3])
+  })
+})
+
+describe('close() hands the last checkpoint to the store before its first await', () => {
+  it('store.put is called with the event in hand before close() returns, even while an earlier put is in flight', async () => {
+    const puts: number[] = []
+    const store = new MemoryStore()
+    const put = store.put.bind(store)
+    let releaseFirst!: () => void
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve))
+    // The first write hangs (a slow KV or IndexedDB write) while the consumer moves on.
+    store.put = async (key, checkpoint) => {
+      puts.push(checkpoint.sequence)
+      if (checkpoint.sequence === 1) await firstHeld
+      return put(key, checkpoint)
+    }
+    // The stream stays open: the consumer stops after three events, as a Worker answering a batch does.
+    const fakeFetch: typeof fetch = async () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\n'))
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      )
+    const sub = subscribe({ url: 'http://127.0.0.1:9/feed', fetch: fakeFetch, store, key: 'k', commitOnClose: true, commitInterval: 60_000 })
+    const events = sub[Symbol.asyncIterator]()
+    for (let i = 0; i < 3; i++) await events.next()
+    await tick()
+    expect(puts).toEqual([1]) // 1 in flight, 2 waits behind it, 3 is in hand
+    const closing = sub.close()
+    expect(puts).toEqual([1, 3])
+    releaseFirst()
+    await closing
+    expect((await store.get('k'))?.sequence).toBe(3)
   })
 })
