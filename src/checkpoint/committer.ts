@@ -11,138 +11,105 @@ export interface Position {
 
 export type Clock = Pick<Runtime, 'now' | 'setTimeout' | 'clearTimeout'>
 
-/** One key's write-behind state. */
-interface Slot<T> {
-  /** The newest value not yet written. */
-  pending?: T | undefined
-  /** The value the newest write in flight carries, and that write (settled: it never rejects). */
-  writing?: T | undefined
-  inflight?: Promise<void> | undefined
-  timer?: unknown
-  /** Earliest time (ms) the next spaced write of this key may start. */
-  next: number
-}
-
 const noop = (): void => {}
 
 /**
- * Write-behind per key, shared by the subscription's committer and `KVNamespaceStore`: `offer` only
- * remembers the newest value; one spaced write per key is in flight at a time, it starts at least
- * `interval` ms after the previous one ended, and it writes the newest value at that moment. So a
- * fast stream costs a few writes per second, not one per event (an IndexedDB write costs a page
+ * Write-behind for one key, shared by the subscription's committer and `KVNamespaceStore` (one per
+ * key): `offer` only remembers the newest value; one spaced write is in flight at a time, it starts
+ * at least `interval` ms after the previous one ended, and it writes the newest value at that moment.
+ * So a fast stream costs a few writes per second, not one per event (an IndexedDB write costs a page
  * ~0.3 ms; back to back they ate a third of the throughput), and KV's one-write-per-second-per-key
  * limit holds. A failed write keeps its value pending: the next `offer` or `flush` tries again, so
  * nothing offered is dropped. Timers come from the injected clock.
  */
 export class WriteBehind<T> {
-  readonly #slots = new Map<string, Slot<T>>()
+  /** The newest value offered and not yet written. */
+  pending: T | undefined
+  /** The value the newest write in flight carries, and that write (settled: it never rejects). */
+  #writing: T | undefined
+  #inflight: Promise<void> | undefined
+  #timer: unknown
+  /** Earliest time (ms) the next spaced write may start. */
+  #next = 0
 
   constructor(
     readonly clock: Clock,
     readonly interval: number,
-    readonly write: (key: string, value: T) => Promise<void>,
-    /** A write started by a timer failed (there is no caller to reject). */
+    readonly write: (value: T) => Promise<void>,
+    /** A write started in the background failed (there is no caller to reject). */
     readonly onError: (error: unknown) => void = noop,
   ) {}
 
-  /** The newest value offered for `key` and not yet written. */
-  pending(key: string): T | undefined {
-    return this.#slots.get(key)?.pending
-  }
-
-  keys(): string[] {
-    return [...this.#slots.keys()]
-  }
-
-  /** Remembers `value` as `key`'s newest; returns the write when it starts at once (the interval was up). */
-  offer(key: string, value: T): Promise<void> | undefined {
-    let slot = this.#slots.get(key)
-    if (!slot) this.#slots.set(key, (slot = { next: 0 }))
-    slot.pending = value
-    return slot.inflight || slot.timer !== undefined ? undefined : this.#schedule(key, slot)
+  /** Remembers `value` as the newest; returns the write when it starts at once (the interval was up). */
+  offer(value: T): Promise<void> | undefined {
+    this.pending = value
+    return this.#inflight || this.#timer !== undefined ? undefined : this.#schedule()
   }
 
   /**
-   * Forgets `key`'s pending value (a delete is under way) and counts now as a write for the spacing
-   * (KV counts a delete against the key's rate limit). A write already in flight is not recalled: the
-   * `write` function must re-check (`KVNamespaceStore` re-reads under its key's lock).
+   * Forgets the pending value (a delete is under way) and counts now as a write for the spacing (KV
+   * counts a delete against the key's rate limit). A write in flight is not recalled: the `write`
+   * function must re-check (`KVNamespaceStore` re-reads under its key's lock).
    */
-  drop(key: string): void {
-    const slot = this.#slots.get(key)
-    if (!slot) return
-    this.#cancel(slot)
-    slot.pending = undefined
-    slot.next = this.clock.now() + this.interval
+  drop(): void {
+    this.#cancel()
+    this.pending = undefined
+    this.#next = this.clock.now() + this.interval
   }
 
   /**
-   * Writes the pending value of every key (or of `only`) and resolves when each is written. With
-   * `spaced`, each waits out its key's interval; without, it starts at once, even beside a spaced
-   * write still in flight, and the write function is called before `flush` returns (so a host that
-   * keeps the request alive for a store's own `flush()` sees it). Rejects with the first failure.
+   * Writes the pending value and resolves when it is written. With `spaced` it waits out the
+   * interval; without, it starts at once, even beside a spaced write still in flight, and `write` is
+   * called before `flush` returns (so a host that keeps a request alive for a store's own `flush()`
+   * sees it). Rejects with the failure; the value stays pending.
    */
-  async flush(spaced: boolean, only?: string): Promise<void> {
-    let failure: { error: unknown } | undefined
-    await Promise.all(
-      (only === undefined ? this.keys() : [only]).map(async (key) => {
-        const slot = this.#slots.get(key)
-        // A loop: a timer may fire a millisecond early, and offers may arrive meanwhile.
-        while (slot) {
-          this.#cancel(slot)
-          if (slot.inflight && (spaced || slot.pending === undefined || slot.pending === slot.writing)) {
-            await slot.inflight
-            continue
-          }
-          if (slot.pending === undefined) return
-          const wait = spaced ? slot.next - this.clock.now() : 0
-          if (wait > 0) {
-            // Not `slot.timer`: a concurrent flush cancels that one, and this sleep would never end.
-            await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), wait))
-            continue
-          }
-          try {
-            await this.#start(key, slot)
-          } catch (error) {
-            failure ??= { error }
-            return
-          }
-        }
-      }),
-    )
-    if (failure) throw failure.error
+  async flush(spaced: boolean): Promise<void> {
+    // A loop: a timer may fire a millisecond early, and offers may arrive meanwhile.
+    for (;;) {
+      this.#cancel()
+      if (this.#inflight && (spaced || this.pending === undefined || this.pending === this.#writing)) {
+        await this.#inflight
+        continue
+      }
+      if (this.pending === undefined) return
+      const wait = spaced ? this.#next - this.clock.now() : 0
+      if (wait <= 0) await this.#start()
+      // Not `#timer`: a concurrent flush cancels that one, and this sleep would never end.
+      else await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), wait))
+    }
   }
 
-  #schedule(key: string, slot: Slot<T>): Promise<void> | undefined {
-    const wait = slot.next - this.clock.now()
-    if (wait <= 0) return this.#start(key, slot)
-    slot.timer = this.clock.setTimeout(() => {
-      slot.timer = undefined
-      if (slot.pending !== undefined && !slot.inflight) this.#start(key, slot).catch(this.onError)
+  #schedule(): Promise<void> | undefined {
+    const wait = this.#next - this.clock.now()
+    if (wait <= 0) return this.#start()
+    this.#timer = this.clock.setTimeout(() => {
+      this.#timer = undefined
+      if (this.pending !== undefined && !this.#inflight) this.#start().catch(this.onError)
     }, wait)
     return undefined
   }
 
-  #cancel(slot: Slot<T>): void {
-    if (slot.timer !== undefined) this.clock.clearTimeout(slot.timer)
-    slot.timer = undefined
+  #cancel(): void {
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer)
+    this.#timer = undefined
   }
 
   /** Calls `write` synchronously (before the first await), then spaces the next write after it. */
-  async #start(key: string, slot: Slot<T>): Promise<void> {
-    const value = slot.pending as T
-    const write = this.write(key, value)
+  async #start(): Promise<void> {
+    const value = this.pending as T
+    const write = this.write(value)
     const settled = write.then(noop, noop)
-    slot.writing = value
-    slot.inflight = settled
+    this.#writing = value
+    this.#inflight = settled
     try {
       await write
-      if (slot.pending === value) slot.pending = undefined
+      if (this.pending === value) this.pending = undefined
     } finally {
       // Even a failed write may have landed (and counts against KV's rate limit): keep the spacing.
-      slot.next = this.clock.now() + this.interval
-      if (slot.inflight === settled) slot.inflight = slot.writing = undefined
+      this.#next = this.clock.now() + this.interval
+      if (this.#inflight === settled) this.#inflight = this.#writing = undefined
     }
-    if (slot.pending !== undefined && !slot.inflight && slot.timer === undefined) this.#schedule(key, slot)?.catch(this.onError)
+    if (this.pending !== undefined && !this.#inflight && this.#timer === undefined) this.#schedule()?.catch(this.onError)
   }
 }
 
@@ -166,24 +133,24 @@ export class Committer {
     this.#key = key
     this.#now = runtime.now
     this.#written = resumedFrom
-    this.#writes = new WriteBehind(runtime, interval, (_, position) => this.#write(position), onError as (error: unknown) => void)
+    this.#writes = new WriteBehind(runtime, interval, (position) => this.#write(position), onError as (error: unknown) => void)
   }
 
   /** The newest checkpoint handed to the committer (its write may still be pending). */
   get checkpoint(): Checkpoint | undefined {
-    const pending = this.#writes.pending(this.#key)
+    const pending = this.#writes.pending
     return pending ? toCheckpoint(pending, this.#now()) : this.#written
   }
 
   commit(position: Position): void {
-    const newest = this.#writes.pending(this.#key) ?? this.#written
+    const newest = this.#writes.pending ?? this.#written
     if (newest !== undefined && position.sequence <= newest.sequence) return
-    this.#writes.offer(this.#key, position)?.catch(this.#writes.onError)
+    this.#writes.offer(position)?.catch(this.#writes.onError)
   }
 
   /** Resolves when everything committed so far is durable; rejects with the StoreError otherwise. */
   async flush(): Promise<void> {
-    await this.#writes.flush(false, this.#key)
+    await this.#writes.flush(false)
     if (this.#store.flush) {
       try {
         await this.#store.flush()

@@ -42,7 +42,8 @@ export interface KVNamespaceStoreOptions {
 
 /** Handles over one binding object share this, so the isolate writes each key through one queue. */
 interface NamespaceState {
-  writes: WriteBehind<Checkpoint>
+  /** One write-behind per key this isolate wrote (the keys `clear()` knows without listing). */
+  writes: Map<string, WriteBehind<Checkpoint>>
   mutex: KeyedMutex
   /** Operations called and not yet settled: `flush()` waits for them too. */
   calls: Set<Promise<unknown>>
@@ -75,6 +76,8 @@ export class KVNamespaceStore implements CheckpointStore {
   readonly #kv: KVNamespaceLike
   readonly #prefix: string
   readonly #state: NamespaceState
+  readonly #clock: Clock
+  readonly #interval: number
 
   constructor(namespace: KVNamespaceLike, options: KVNamespaceStoreOptions = {}) {
     checkBinding(namespace, 'a Workers KV namespace binding', ['get', 'put', 'delete', 'list'])
@@ -87,25 +90,31 @@ export class KVNamespaceStore implements CheckpointStore {
     let byPrefix = namespaces.get(namespace)
     if (!byPrefix) namespaces.set(namespace, (byPrefix = new Map()))
     let state = byPrefix.get(this.#prefix)
-    if (!state) {
-      const clock: Clock = options.runtime ?? { now: Date.now, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>) }
-      const mutex = new KeyedMutex()
-      const writes = new WriteBehind<Checkpoint>(clock, interval, (key, value) =>
-        // Under the key's lock, re-checked against KV: another isolate may have moved on, and a
-        // delete may have dropped the value since it was offered.
-        mutex.run(key, async () => {
-          if (writes.pending(key) === value && supersedes(value, await this.#read(key, 'put'))) await this.#write(key, value)
-        }),
-      )
-      byPrefix.set(this.#prefix, (state = { writes, mutex, calls: new Set() }))
-    }
+    if (!state) byPrefix.set(this.#prefix, (state = { writes: new Map(), mutex: new KeyedMutex(), calls: new Set() }))
     this.#state = state
+    this.#clock = options.runtime ?? { now: Date.now, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>) }
+    this.#interval = interval
+  }
+
+  /** The key's write-behind. Its write runs under the key's lock, re-checked against KV: another
+   * isolate may have moved on, and a delete may have dropped the value since it was offered. */
+  #writes(key: string): WriteBehind<Checkpoint> {
+    const { writes, mutex } = this.#state
+    let behind = writes.get(key)
+    if (!behind) {
+      const write = (value: Checkpoint) =>
+        mutex.run(key, async () => {
+          if (behind!.pending === value && supersedes(value, await this.#read(key, 'put'))) await this.#write(key, value)
+        })
+      writes.set(key, (behind = new WriteBehind(this.#clock, this.#interval, write)))
+    }
+    return behind
   }
 
   get(key: string): Promise<Checkpoint | undefined> {
     return this.#track(async () => {
       const stored = await this.#read(key, 'get')
-      const pending = this.#state.writes.pending(key)
+      const pending = this.#state.writes.get(key)?.pending
       const newest = pending && supersedes(pending, stored) ? pending : stored
       return newest && copy(newest)
     })
@@ -115,19 +124,19 @@ export class KVNamespaceStore implements CheckpointStore {
     return this.#track(async () => {
       assertValidCheckpoint(checkpoint)
       const next = copy(checkpoint)
-      const { writes, mutex } = this.#state
-      const started = await mutex.run(key, async () => {
-        const pending = writes.pending(key)
+      const writes = this.#writes(key)
+      const started = await this.#state.mutex.run(key, async () => {
+        const pending = writes.pending
         // With a value pending, KV already said this key is readable and below it.
         // Otherwise rule 4: garbage under our key rejects the put (the read throws) and stays there.
         if (pending ? !supersedes(next, pending) : !supersedes(next, await this.#read(key, 'put'))) return
-        return { write: writes.offer(key, next) }
+        return { write: writes.offer(next) }
       })
       // Outside the lock: the write takes it. A write started at once rejects this put when it fails.
       try {
         await started?.write
       } catch (error) {
-        if (writes.pending(key) === next) writes.drop(key)
+        if (writes.pending === next) writes.drop()
         throw error
       }
     })
@@ -137,7 +146,7 @@ export class KVNamespaceStore implements CheckpointStore {
     return this.#track(() =>
       this.#state.mutex.run(key, async () => {
         // A delete is a write as far as KV's per-key rate limit is concerned.
-        this.#state.writes.drop(key)
+        this.#writes(key).drop()
         try {
           await this.#kv.delete(this.#prefix + key)
         } catch (error) {
@@ -177,7 +186,8 @@ export class KVNamespaceStore implements CheckpointStore {
    */
   async flush(): Promise<void> {
     await Promise.allSettled([...this.#state.calls])
-    await this.#state.writes.flush(true)
+    const results = await Promise.allSettled([...this.#state.writes.values()].map((behind) => behind.flush(true)))
+    for (const result of results) if (result.status === 'rejected') throw result.reason
   }
 
   /** Registers the operation at once (synchronously), so a `flush()` called right after sees it. */

@@ -190,9 +190,9 @@ describe('WriteBehind (the committer and KVNamespaceStore share it)', () => {
     const timers: Array<{ fn: () => void; ms: number }> = []
     const runtime = { now: () => now, setTimeout: (fn: () => void, ms: number) => timers.push({ fn, ms }), clearTimeout: () => {} }
     const written: number[] = []
-    const writes = new WriteBehind<number>(runtime, 1000, async (_key, value) => void written.push(value))
-    await writes.offer('a', 1)
-    writes.offer('a', 2)
+    const writes = new WriteBehind<number>(runtime, 1000, async (value) => void written.push(value))
+    await writes.offer(1)
+    writes.offer(2)
     expect(written).toEqual([1])
     const spaced = writes.flush(true)
     await tick()
@@ -201,7 +201,7 @@ describe('WriteBehind (the committer and KVNamespaceStore share it)', () => {
     for (const timer of timers.splice(0)) timer.fn()
     await spaced
     expect(written).toEqual([1, 2])
-    writes.offer('a', 3)
+    writes.offer(3)
     await writes.flush(false)
     expect(written).toEqual([1, 2, 3])
   })

@@ -42,7 +42,7 @@ async function bundle(code: string): Promise<string> {
   return result.outputFiles[0]!.text
 }
 
-/** Waits (bounded) until KV holds a checkpoint at `cursor` under some key; returns every stored cursor. */
+/** Waits (bounded) until KV's checkpoints are exactly at `wanted` (one per key); returns the stored cursors. */
 async function kvCursors(mf: Miniflare, wanted: string[]): Promise<string[]> {
   const kv = (await mf.getKVNamespace('CHECKPOINTS')) as unknown as {
     list(): Promise<{ keys: { name: string }[] }>
@@ -52,7 +52,7 @@ async function kvCursors(mf: Miniflare, wanted: string[]): Promise<string[]> {
   for (let i = 0; i < 40; i++) {
     const { keys } = await kv.list()
     cursors = await Promise.all(keys.map(async ({ name }) => JSON.parse((await kv.get(name, 'text')) ?? 'null')?.cursor as string))
-    if (wanted.every((c) => cursors.includes(c))) break
+    if (JSON.stringify([...cursors].sort()) === JSON.stringify([...wanted].sort())) break
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   return cursors.sort()
