@@ -12,3 +12,9 @@ export function checkBinding(value: unknown, what: string, methods: readonly str
     }
   }
 }
+
+/** The `prefix` option of the prefixed stores: a string, `'resumable-sse:'` when not given. */
+export function prefixOption(prefix: unknown = 'resumable-sse:'): string {
+  if (typeof prefix !== 'string') throw new ConfigError(`Expected \`prefix\` to be a string, got ${String(prefix)}`)
+  return prefix
+}

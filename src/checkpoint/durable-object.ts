@@ -7,7 +7,7 @@ import {
   toStoreError,
   toStored,
 } from './contract.js'
-import { checkBinding } from './binding.js'
+import { checkBinding, prefixOption } from './binding.js'
 import { KeyedMutex } from './keyed-mutex.js'
 
 /** The key-value part of a Durable Object transaction (`txn` in `storage.transaction(txn => ...)`). */
@@ -57,7 +57,7 @@ export class DurableObjectStore implements CheckpointStore {
   constructor(storage: DurableObjectStorageLike, options: DurableObjectStoreOptions = {}) {
     checkBinding(storage, "a Durable Object's storage (`this.ctx.storage`)", ['get', 'put', 'delete', 'list'])
     this.#storage = storage
-    this.#prefix = options.prefix ?? 'resumable-sse:'
+    this.#prefix = prefixOption(options.prefix)
     let mutex = mutexes.get(storage)
     if (!mutex) mutexes.set(storage, (mutex = new KeyedMutex()))
     this.#mutex = mutex

@@ -8,7 +8,7 @@ import {
   toStoreError,
 } from './contract.js'
 import { type Clock, WriteBehind } from './committer.js'
-import { checkBinding } from './binding.js'
+import { checkBinding, prefixOption } from './binding.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { copy } from './memory.js'
 import { ConfigError } from '../errors.js'
@@ -40,7 +40,7 @@ export interface KVNamespaceStoreOptions {
   runtime?: Clock
 }
 
-/** Handles over one binding object share this, so the isolate writes each key through one queue. */
+/** Handles over one binding object and prefix share this, so the isolate writes each key through one queue. */
 interface NamespaceState {
   /** One write-behind per key this isolate wrote (the keys `clear()` knows without listing). */
   writes: Map<string, WriteBehind<Checkpoint>>
@@ -60,7 +60,7 @@ const namespaces = /* @__PURE__ */ new WeakMap<object, Map<string, NamespaceStat
  * - writes a key at once when it has not been written for `minWriteInterval`, and otherwise keeps the
  *   newest checkpoint pending and writes it when the interval is up (a burst of puts costs two writes);
  * - checks monotonicity by read-compare-write against what THIS isolate can see: the value KV returns
- *   here plus its own pending value. Every store over the same binding object in one isolate shares
+ *   here plus its own pending value. Every store over the same binding object (and prefix) in one isolate shares
  *   one queue per key, so inside an isolate the check is exact. Across isolates and locations it is
  *   best-effort: a stale read may let a lower checkpoint overwrite a higher one written elsewhere.
  *   That can only make a resumed subscription start earlier and redeliver events, never skip one.
@@ -86,7 +86,7 @@ export class KVNamespaceStore implements CheckpointStore {
       throw new ConfigError(`Expected \`minWriteInterval\` to be a non-negative number of milliseconds, got ${String(interval)}`)
     }
     this.#kv = namespace
-    this.#prefix = options.prefix ?? 'resumable-sse:'
+    this.#prefix = prefixOption(options.prefix)
     let byPrefix = namespaces.get(namespace)
     if (!byPrefix) namespaces.set(namespace, (byPrefix = new Map()))
     let state = byPrefix.get(this.#prefix)
@@ -96,8 +96,10 @@ export class KVNamespaceStore implements CheckpointStore {
     this.#interval = interval
   }
 
-  /** The key's write-behind. Its write runs under the key's lock, re-checked against KV: another
-   * isolate may have moved on, and a delete may have dropped the value since it was offered. */
+  /**
+   * The key's write-behind. Its write runs under the key's lock, re-checked against KV: another
+   * isolate may have moved on, and a delete may have dropped the value since it was offered.
+   */
   #writes(key: string): WriteBehind<Checkpoint> {
     const { writes, mutex } = this.#state
     let behind = writes.get(key)

@@ -1,5 +1,5 @@
-import { ConfigError, StoreError } from '../errors.js'
-import { checkBinding } from './binding.js'
+import { StoreError } from '../errors.js'
+import { checkBinding, prefixOption } from './binding.js'
 import {
   assertValidCheckpoint,
   type Checkpoint,
@@ -60,10 +60,9 @@ export class LocalStorageStore implements CheckpointStore {
   #storage: StorageLike | undefined
 
   constructor(options: LocalStorageStoreOptions = {}) {
-    const { prefix = 'resumable-sse:', storage } = options
-    if (typeof prefix !== 'string') throw new ConfigError(`Expected \`prefix\` to be a string, got ${String(prefix)}`)
+    const { storage } = options
     if (storage !== undefined) checkBinding(storage, 'a Storage (`localStorage`, `sessionStorage`)', ['getItem', 'setItem', 'removeItem', 'key'])
-    this.#prefix = prefix
+    this.#prefix = prefixOption(options.prefix)
     this.#given = storage
   }
 

@@ -107,10 +107,10 @@ describe('Cloudflare stores in workerd', () => {
 
   it('a missing or wrong binding is a ConfigError that says so, from the constructor', async () => {
     const outcome = await get<Record<string, { name: string; code: string; message: string }>>('/bindings')
-    expect(Object.keys(outcome)).toHaveLength(5)
+    expect(Object.keys(outcome)).toHaveLength(6)
     for (const [attempt, error] of Object.entries(outcome)) {
       expect(error, attempt).toMatchObject({ name: 'ConfigError', code: 'config' })
-      expect(error.message, attempt).toMatch(/binding/)
+      expect(error.message, attempt).toMatch(attempt.includes('prefix') ? /`prefix`/ : /binding/)
     }
     expect(outcome['KVNamespaceStore(undefined)']!.message).toContain('got undefined')
     expect(outcome['KVNamespaceStore(the DO namespace)']!.message).toMatch(/one without put\(\)/)
