@@ -336,6 +336,9 @@ class ResumableSubscription implements Subscription {
       this.#channel.shift()
     }
     this.#held = undefined
+    // Hand the last checkpoint to the store now, before the first await: a Worker that does not await
+    // close() but keeps the request alive with `ctx.waitUntil(store.flush())` must find it there.
+    this.#committer?.flush().catch(() => {})
     this.#supervisor?.abort()
     if (!this.#supervisor && this.#status !== 'closed') {
       this.#setStatus({ status: 'closed', previous: this.#status, attempt: 0, reconnects: 0, reason: 'aborted' })

@@ -9,78 +9,148 @@ export interface Position {
   readonly meta?: Readonly<Record<string, string>> | undefined
 }
 
+export type Clock = Pick<Runtime, 'now' | 'setTimeout' | 'clearTimeout'>
+
+const noop = (): void => {}
+
 /**
- * Write-behind for one key. `commit` is synchronous and O(1): it only remembers the newest position.
- * At most one `put` is in flight, puts start at least `interval` ms apart, and each writes the newest
- * position at that moment — so a fast stream costs a handful of store writes per second, not one per
- * event (an IndexedDB write costs the page ~0.3 ms; back to back they ate a third of the throughput).
- * The price is bounded: a crash loses at most `interval` ms of commits, which at-least-once turns into
- * redelivery, never loss. `flush` skips the wait. A failed put keeps the pending position, so the next
- * commit or `flush` tries again: the store never moves backwards and nothing committed is dropped.
+ * Write-behind for one key, shared by the subscription's committer and `KVNamespaceStore` (one per
+ * key): `offer` only remembers the newest value; one spaced write is in flight at a time, it starts
+ * at least `interval` ms after the previous one ended, and it writes the newest value at that moment.
+ * So a fast stream costs a few writes per second, not one per event (an IndexedDB write costs a page
+ * ~0.3 ms; back to back they ate a third of the throughput), and KV's one-write-per-second-per-key
+ * limit holds. A failed write keeps its value pending: the next `offer` or `flush` tries again, so
+ * nothing offered is dropped. Timers come from the injected clock.
+ */
+export class WriteBehind<T> {
+  /** The newest value offered and not yet written. */
+  pending: T | undefined
+  /** The value the newest write in flight carries, and that write (settled: it never rejects). */
+  #writing: T | undefined
+  #inflight: Promise<void> | undefined
+  #timer: unknown
+  /** Earliest time (ms) the next spaced write may start. */
+  #next = 0
+
+  constructor(
+    readonly clock: Clock,
+    readonly interval: number,
+    readonly write: (value: T) => Promise<void>,
+    /** A write started in the background failed (there is no caller to reject). */
+    readonly onError: (error: unknown) => void = noop,
+  ) {}
+
+  /** Remembers `value` as the newest; returns the write when it starts at once (the interval was up). */
+  offer(value: T): Promise<void> | undefined {
+    this.pending = value
+    return this.#inflight || this.#timer !== undefined ? undefined : this.#schedule()
+  }
+
+  /**
+   * Forgets the pending value (a delete is under way) and counts now as a write for the spacing (KV
+   * counts a delete against the key's rate limit). A write in flight is not recalled: the `write`
+   * function must re-check (`KVNamespaceStore` re-reads under its key's lock).
+   */
+  drop(): void {
+    this.#cancel()
+    this.pending = undefined
+    this.#next = this.clock.now() + this.interval
+  }
+
+  /**
+   * Writes the pending value and resolves when it is written. With `spaced` it waits out the
+   * interval; without, it starts at once, even beside a spaced write still in flight, and `write` is
+   * called before `flush` returns (so a host that keeps a request alive for a store's own `flush()`
+   * sees it). Rejects with the failure; the value stays pending.
+   */
+  async flush(spaced: boolean): Promise<void> {
+    // A loop: a timer may fire a millisecond early, and offers may arrive meanwhile.
+    for (;;) {
+      this.#cancel()
+      if (this.#inflight && (spaced || this.pending === undefined || this.pending === this.#writing)) {
+        await this.#inflight
+        continue
+      }
+      if (this.pending === undefined) return
+      const wait = spaced ? this.#next - this.clock.now() : 0
+      if (wait <= 0) await this.#start()
+      // Not `#timer`: a concurrent flush cancels that one, and this sleep would never end.
+      else await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), wait))
+    }
+  }
+
+  #schedule(): Promise<void> | undefined {
+    const wait = this.#next - this.clock.now()
+    if (wait <= 0) return this.#start()
+    this.#timer = this.clock.setTimeout(() => {
+      this.#timer = undefined
+      if (this.pending !== undefined && !this.#inflight) this.#start().catch(this.onError)
+    }, wait)
+    return undefined
+  }
+
+  #cancel(): void {
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  /** Calls `write` synchronously (before the first await), then spaces the next write after it. */
+  async #start(): Promise<void> {
+    const value = this.pending as T
+    const write = this.write(value)
+    const settled = write.then(noop, noop)
+    this.#writing = value
+    this.#inflight = settled
+    try {
+      await write
+      if (this.pending === value) this.pending = undefined
+    } finally {
+      // Even a failed write may have landed (and counts against KV's rate limit): keep the spacing.
+      this.#next = this.clock.now() + this.interval
+      if (this.#inflight === settled) this.#inflight = this.#writing = undefined
+    }
+    if (this.pending !== undefined && !this.#inflight && this.#timer === undefined) this.#schedule()?.catch(this.onError)
+  }
+}
+
+/**
+ * The subscription's write-behind for its one key. `commit` is synchronous and O(1). The price of
+ * spacing is bounded: a crash loses at most `interval` ms of commits, which at-least-once turns into
+ * redelivery, never loss. `flush` skips the wait and hands the newest position to the store at once
+ * (before its first await): `close()` relies on it so that a Worker's `ctx.waitUntil(store.flush())`
+ * covers the last checkpoint. A failed put keeps the position pending for the next commit or flush:
+ * the store never moves backwards and nothing committed is dropped.
  */
 export class Committer {
   readonly #store: CheckpointStore
   readonly #key: string
-  readonly #runtime: Pick<Runtime, 'now' | 'setTimeout' | 'clearTimeout'>
-  readonly #interval: number
-  readonly #onError: (error: StoreError) => void
-  #pending: Position | undefined
+  readonly #now: () => number
+  readonly #writes: WriteBehind<Position>
   #written: Checkpoint | undefined
-  #inflight: Promise<void> | undefined
-  #timer: unknown
-  #lastWriteAt = Number.NEGATIVE_INFINITY
 
-  constructor(
-    store: CheckpointStore,
-    key: string,
-    runtime: Pick<Runtime, 'now' | 'setTimeout' | 'clearTimeout'>,
-    interval: number,
-    onError: (error: StoreError) => void,
-    resumedFrom?: Checkpoint,
-  ) {
+  constructor(store: CheckpointStore, key: string, runtime: Clock, interval: number, onError: (error: StoreError) => void, resumedFrom?: Checkpoint) {
     this.#store = store
     this.#key = key
-    this.#runtime = runtime
-    this.#interval = interval
-    this.#onError = onError
+    this.#now = runtime.now
     this.#written = resumedFrom
+    this.#writes = new WriteBehind(runtime, interval, (position) => this.#write(position), onError as (error: unknown) => void)
   }
 
   /** The newest checkpoint handed to the committer (its write may still be pending). */
   get checkpoint(): Checkpoint | undefined {
-    return this.#pending ? toCheckpoint(this.#pending, this.#runtime.now()) : this.#written
+    const pending = this.#writes.pending
+    return pending ? toCheckpoint(pending, this.#now()) : this.#written
   }
 
   commit(position: Position): void {
-    const newest = this.#pending ?? this.#written
+    const newest = this.#writes.pending ?? this.#written
     if (newest !== undefined && position.sequence <= newest.sequence) return
-    this.#pending = position
-    if (this.#inflight === undefined && this.#timer === undefined) this.#schedule()
+    this.#writes.offer(position)?.catch(this.#writes.onError)
   }
 
   /** Resolves when everything committed so far is durable; rejects with the StoreError otherwise. */
   async flush(): Promise<void> {
-    // Every write goes through #inflight, so concurrent flushes (close() racing the end of the stream)
-    // share one write instead of each writing the same checkpoint.
-    for (;;) {
-      this.#cancelTimer()
-      if (this.#inflight) {
-        await this.#inflight
-        continue
-      }
-      const pending = this.#pending
-      if (pending === undefined) break
-      const write = this.#write(pending)
-      const settled = write.then(
-        () => undefined,
-        () => undefined,
-      )
-      this.#inflight = settled
-      void settled.then(() => {
-        if (this.#inflight === settled) this.#inflight = undefined
-      })
-      await write // a failure rejects this flush; the position stays pending for the next try
-    }
+    await this.#writes.flush(false)
     if (this.#store.flush) {
       try {
         await this.#store.flush()
@@ -90,46 +160,14 @@ export class Committer {
     }
   }
 
-  /** Writes now if the last write started long enough ago, else when it has. */
-  #schedule(): void {
-    const wait = this.#lastWriteAt + this.#interval - this.#runtime.now()
-    if (wait <= 0) {
-      this.#inflight = this.#pumpOnce()
-      return
-    }
-    this.#timer = this.#runtime.setTimeout(() => {
-      this.#timer = undefined
-      if (this.#pending && this.#inflight === undefined) this.#inflight = this.#pumpOnce()
-    }, wait)
-  }
-
-  async #pumpOnce(): Promise<void> {
-    try {
-      if (this.#pending) await this.#write(this.#pending)
-    } catch (error) {
-      this.#onError(error as StoreError)
-      return
-    } finally {
-      this.#inflight = undefined
-    }
-    if (this.#pending) this.#schedule()
-  }
-
-  #cancelTimer(): void {
-    if (this.#timer !== undefined) this.#runtime.clearTimeout(this.#timer)
-    this.#timer = undefined
-  }
-
   async #write(position: Position): Promise<void> {
-    this.#lastWriteAt = this.#runtime.now()
-    const checkpoint = toCheckpoint(position, this.#lastWriteAt)
+    const checkpoint = toCheckpoint(position, this.#now())
     try {
       await this.#store.put(this.#key, checkpoint)
     } catch (error) {
       throw toStoreError(error, 'put')
     }
     if (this.#written === undefined || checkpoint.sequence > this.#written.sequence) this.#written = checkpoint
-    if (this.#pending === position) this.#pending = undefined
   }
 }
 

@@ -7,6 +7,7 @@ import {
   toStoreError,
   toStored,
 } from './contract.js'
+import { checkBinding, prefixOption } from './binding.js'
 import { KeyedMutex } from './keyed-mutex.js'
 
 /** The key-value part of a Durable Object transaction (`txn` in `storage.transaction(txn => ...)`). */
@@ -21,10 +22,19 @@ export interface DurableObjectTransactionLike {
  * users need no `@cloudflare/workers-types`. Both the KV-backed and the SQLite-backed storage fit.
  */
 export interface DurableObjectStorageLike extends DurableObjectTransactionLike {
+  list(options: { prefix: string }): Promise<Map<string, unknown>>
   transaction?<T>(closure: (txn: DurableObjectTransactionLike) => Promise<T>): Promise<T>
 }
 
 const mutexes = /* @__PURE__ */ new WeakMap<object, KeyedMutex>()
+
+export interface DurableObjectStoreOptions {
+  /**
+   * Prepended to every key, so `delete` and `clear` never touch the object's own entries.
+   * @default 'resumable-sse:'
+   */
+  prefix?: string
+}
 
 /**
  * Checkpoints in a Durable Object's transactional storage: the strict guarantee on Cloudflare.
@@ -39,17 +49,22 @@ const mutexes = /* @__PURE__ */ new WeakMap<object, KeyedMutex>()
  * versioned plain objects (structured clone), readable by any later version of this library.
  */
 export class DurableObjectStore implements CheckpointStore {
+  readonly persistent = true
   readonly #storage: DurableObjectStorageLike
+  readonly #prefix: string
   readonly #mutex: KeyedMutex
 
-  constructor(storage: DurableObjectStorageLike) {
+  constructor(storage: DurableObjectStorageLike, options: DurableObjectStoreOptions = {}) {
+    checkBinding(storage, "a Durable Object's storage (`this.ctx.storage`)", ['get', 'put', 'delete', 'list'])
     this.#storage = storage
+    this.#prefix = prefixOption(options.prefix)
     let mutex = mutexes.get(storage)
     if (!mutex) mutexes.set(storage, (mutex = new KeyedMutex()))
     this.#mutex = mutex
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {
+    key = this.#prefix + key
     let raw: unknown
     try {
       raw = await this.#storage.get(key)
@@ -62,6 +77,7 @@ export class DurableObjectStore implements CheckpointStore {
   async put(key: string, checkpoint: Checkpoint): Promise<void> {
     assertValidCheckpoint(checkpoint)
     const next = toStored(checkpoint)
+    key = this.#prefix + key
     await this.#mutex.run(key, () =>
       this.#transaction('put', async (txn) => {
         const raw = await txn.get(key)
@@ -73,6 +89,24 @@ export class DurableObjectStore implements CheckpointStore {
   }
 
   async delete(key: string): Promise<void> {
+    await this.#remove(this.#prefix + key)
+  }
+
+  /**
+   * Deletes every key under this store's prefix: storage is strongly consistent, so all of them. One
+   * `list` (keys and values in memory at once): fine for the checkpoints of one object.
+   */
+  async clear(): Promise<void> {
+    let keys: string[]
+    try {
+      keys = [...(await this.#storage.list({ prefix: this.#prefix })).keys()]
+    } catch (error) {
+      throw toStoreError(error, 'clear')
+    }
+    await Promise.all(keys.map((key) => this.#remove(key)))
+  }
+
+  async #remove(key: string): Promise<void> {
     await this.#mutex.run(key, () =>
       this.#transaction('delete', async (txn) => {
         await txn.delete(key)

@@ -1,5 +1,5 @@
 import { createStore, promisifyRequest, type UseStore } from 'idb-keyval'
-import { StoreError } from '../errors.js'
+import { ConfigError, StoreError } from '../errors.js'
 import {
   assertValidCheckpoint,
   type Checkpoint,
@@ -31,13 +31,18 @@ export interface IndexedDBStoreOptions {
  * Lazy like idb-keyval: neither importing nor constructing opens the database; the first operation does.
  */
 export class IndexedDBStore implements CheckpointStore {
+  readonly persistent = true
   readonly #dbName: string
   readonly #storeName: string
   #useStore: UseStore | undefined
 
   constructor(options: IndexedDBStoreOptions = {}) {
-    this.#dbName = options.dbName ?? 'resumable-sse'
-    this.#storeName = options.storeName ?? 'checkpoints'
+    const { dbName = 'resumable-sse', storeName = 'checkpoints' } = options
+    for (const [name, value] of [['dbName', dbName], ['storeName', storeName]]) {
+      if (typeof value !== 'string' || value === '') throw new ConfigError(`Expected \`${name}\` to be a non-empty string, got ${String(value)}`)
+    }
+    this.#dbName = dbName
+    this.#storeName = storeName
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {
@@ -74,6 +79,14 @@ export class IndexedDBStore implements CheckpointStore {
   async delete(key: string): Promise<void> {
     await this.#run('delete', 'readwrite', (store) => {
       store.delete(key)
+      return completion(store.transaction)
+    })
+  }
+
+  /** Empties this store's object store: every checkpoint it holds, and nothing else of the origin's. */
+  async clear(): Promise<void> {
+    await this.#run('clear', 'readwrite', (store) => {
+      store.clear()
       return completion(store.transaction)
     })
   }

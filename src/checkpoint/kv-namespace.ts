@@ -7,7 +7,10 @@ import {
   supersedes,
   toStoreError,
 } from './contract.js'
+import { type Clock, WriteBehind } from './committer.js'
+import { checkBinding, prefixOption } from './binding.js'
 import { KeyedMutex } from './keyed-mutex.js'
+import { copy } from './memory.js'
 import { ConfigError } from '../errors.js'
 
 /**
@@ -18,6 +21,7 @@ export interface KVNamespaceLike {
   get(key: string, type: 'text'): Promise<string | null>
   put(key: string, value: string): Promise<unknown>
   delete(key: string): Promise<unknown>
+  list(options: { prefix: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>
 }
 
 export interface KVNamespaceStoreOptions {
@@ -27,27 +31,26 @@ export interface KVNamespaceStoreOptions {
    * @default 1000
    */
   minWriteInterval?: number
+  /**
+   * Prepended to every key, so `delete` and `clear` never touch the application's own entries.
+   * @default 'resumable-sse:'
+   */
+  prefix?: string
+  /** The clock and timers that space the writes (tests inject their own). @default the globals */
+  runtime?: Clock
 }
 
-/** What this isolate knows about one key beyond what KV returns. */
-interface KeyState {
-  /** Accepted by `put` but not yet written (coalesced); always the highest accepted so far. */
-  pending: Checkpoint | undefined
-  /** Earliest time (ms) the next write of this key may start. */
-  nextWriteAt: number
-  timer: ReturnType<typeof setTimeout> | undefined
-  /** The failure of the last deferred write, reported by `flush()` (and retried by it). */
-  failure: unknown
-}
-
-/** Handles over one binding object share this, so the isolate writes each key through one queue. */
+/** Handles over one binding object and prefix share this, so the isolate writes each key through one queue. */
 interface NamespaceState {
-  keys: Map<string, KeyState>
+  /** One write-behind per key this isolate wrote (the keys `clear()` knows without listing). */
+  writes: Map<string, WriteBehind<Checkpoint>>
   mutex: KeyedMutex
+  /** Operations called and not yet settled: `flush()` waits for them too. */
+  calls: Set<Promise<unknown>>
 }
 
 // Pure: a bundle that never constructs the store drops it (the package is `sideEffects: false`).
-const namespaces = /* @__PURE__ */ new WeakMap<object, NamespaceState>()
+const namespaces = /* @__PURE__ */ new WeakMap<object, Map<string, NamespaceState>>()
 
 /**
  * Checkpoints in Cloudflare Workers KV.
@@ -57,164 +60,163 @@ const namespaces = /* @__PURE__ */ new WeakMap<object, NamespaceState>()
  * - writes a key at once when it has not been written for `minWriteInterval`, and otherwise keeps the
  *   newest checkpoint pending and writes it when the interval is up (a burst of puts costs two writes);
  * - checks monotonicity by read-compare-write against what THIS isolate can see: the value KV returns
- *   here plus its own pending value. Every store over the same binding object in one isolate shares
+ *   here plus its own pending value. Every store over the same binding object (and prefix) in one isolate shares
  *   one queue per key, so inside an isolate the check is exact. Across isolates and locations it is
  *   best-effort: a stale read may let a lower checkpoint overwrite a higher one written elsewhere.
  *   That can only make a resumed subscription start earlier and redeliver events, never skip one.
  *   For a strict guarantee on Cloudflare use `DurableObjectStore`.
  *
  * A pending write lives in the isolate: keep the invocation alive until it is durable with
- * `ctx.waitUntil(store.flush())`. A `put` that resolved with its write deferred has not reached KV yet;
- * if that write later fails, `flush()` rejects with the error (and the next `flush()` retries it).
+ * `ctx.waitUntil(store.flush())`, which covers every `put` called before it. A `put` that resolved
+ * with its write deferred has not reached KV yet; if that write later fails, `flush()` rejects with the
+ * error (and the next `flush()` retries it).
  */
 export class KVNamespaceStore implements CheckpointStore {
+  readonly persistent = true
   readonly #kv: KVNamespaceLike
-  readonly #interval: number
+  readonly #prefix: string
   readonly #state: NamespaceState
+  readonly #clock: Clock
+  readonly #interval: number
 
   constructor(namespace: KVNamespaceLike, options: KVNamespaceStoreOptions = {}) {
+    checkBinding(namespace, 'a Workers KV namespace binding', ['get', 'put', 'delete', 'list'])
     const interval = options.minWriteInterval ?? 1000
     if (!Number.isFinite(interval) || interval < 0) {
       throw new ConfigError(`Expected \`minWriteInterval\` to be a non-negative number of milliseconds, got ${String(interval)}`)
     }
     this.#kv = namespace
-    this.#interval = interval
-    let state = namespaces.get(namespace)
-    if (!state) namespaces.set(namespace, (state = { keys: new Map(), mutex: new KeyedMutex() }))
+    this.#prefix = prefixOption(options.prefix)
+    let byPrefix = namespaces.get(namespace)
+    if (!byPrefix) namespaces.set(namespace, (byPrefix = new Map()))
+    let state = byPrefix.get(this.#prefix)
+    if (!state) byPrefix.set(this.#prefix, (state = { writes: new Map(), mutex: new KeyedMutex(), calls: new Set() }))
     this.#state = state
+    this.#clock = options.runtime ?? { now: Date.now, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>) }
+    this.#interval = interval
   }
 
-  async get(key: string): Promise<Checkpoint | undefined> {
-    const stored = await this.#read(key, 'get')
-    const pending = this.#state.keys.get(key)?.pending
-    const newest = pending && supersedes(pending, stored) ? pending : stored
-    return newest && copy(newest)
+  /**
+   * The key's write-behind. Its write runs under the key's lock, re-checked against KV: another
+   * isolate may have moved on, and a delete may have dropped the value since it was offered.
+   */
+  #writes(key: string): WriteBehind<Checkpoint> {
+    const { writes, mutex } = this.#state
+    let behind = writes.get(key)
+    if (!behind) {
+      const write = (value: Checkpoint) =>
+        mutex.run(key, async () => {
+          if (behind!.pending === value && supersedes(value, await this.#read(key, 'put'))) await this.#write(key, value)
+        })
+      writes.set(key, (behind = new WriteBehind(this.#clock, this.#interval, write)))
+    }
+    return behind
   }
 
-  async put(key: string, checkpoint: Checkpoint): Promise<void> {
-    assertValidCheckpoint(checkpoint)
-    const next = copy(checkpoint)
-    await this.#state.mutex.run(key, async () => {
-      const state = this.#key(key)
-      if (state.pending) {
-        // KV already said this key is readable and below `pending` when `pending` was accepted.
-        if (supersedes(next, state.pending)) state.pending = next
-        this.#schedule(key, state)
-        return
-      }
-      // Rule 4: garbage under our key rejects the put (the read throws) and stays where it is.
-      if (!supersedes(next, await this.#read(key, 'put'))) return
-      if (Date.now() >= state.nextWriteAt) {
-        await this.#write(key, state, next)
-      } else {
-        state.pending = next
-        this.#schedule(key, state)
+  get(key: string): Promise<Checkpoint | undefined> {
+    return this.#track(async () => {
+      const stored = await this.#read(key, 'get')
+      const pending = this.#state.writes.get(key)?.pending
+      const newest = pending && supersedes(pending, stored) ? pending : stored
+      return newest && copy(newest)
+    })
+  }
+
+  put(key: string, checkpoint: Checkpoint): Promise<void> {
+    return this.#track(async () => {
+      assertValidCheckpoint(checkpoint)
+      const next = copy(checkpoint)
+      const writes = this.#writes(key)
+      const started = await this.#state.mutex.run(key, async () => {
+        const pending = writes.pending
+        // With a value pending, KV already said this key is readable and below it.
+        // Otherwise rule 4: garbage under our key rejects the put (the read throws) and stays there.
+        if (pending ? !supersedes(next, pending) : !supersedes(next, await this.#read(key, 'put'))) return
+        return { write: writes.offer(next) }
+      })
+      // Outside the lock: the write takes it. A write started at once rejects this put when it fails.
+      try {
+        await started?.write
+      } catch (error) {
+        if (writes.pending === next) writes.drop()
+        throw error
       }
     })
   }
 
-  async delete(key: string): Promise<void> {
-    await this.#state.mutex.run(key, async () => {
-      const state = this.#key(key)
-      clearTimeout(state.timer)
-      state.timer = undefined
-      state.pending = undefined
-      state.failure = undefined
-      try {
-        await this.#kv.delete(key)
-      } catch (error) {
-        throw toStoreError(error, 'delete')
-      } finally {
+  delete(key: string): Promise<void> {
+    return this.#track(() =>
+      this.#state.mutex.run(key, async () => {
         // A delete is a write as far as KV's per-key rate limit is concerned.
-        state.nextWriteAt = Date.now() + this.#interval
-      }
+        this.#writes(key).drop()
+        try {
+          await this.#kv.delete(this.#prefix + key)
+        } catch (error) {
+          throw toStoreError(error, 'delete')
+        }
+      }),
+    )
+  }
+
+  /**
+   * Deletes every key under this store's prefix that KV lists here (all pages), and every key this
+   * isolate wrote or has pending. KV's `list` is eventually consistent like its reads: a checkpoint
+   * written in the last minute or so from another location may not be listed yet, and survives.
+   */
+  clear(): Promise<void> {
+    return this.#track(async () => {
+      const keys = new Set(this.#state.writes.keys())
+      let cursor: string | undefined
+      do {
+        let page: Awaited<ReturnType<KVNamespaceLike['list']>>
+        try {
+          page = await this.#kv.list(cursor === undefined ? { prefix: this.#prefix } : { prefix: this.#prefix, cursor })
+        } catch (error) {
+          throw toStoreError(error, 'clear')
+        }
+        for (const { name } of page.keys) keys.add(name.slice(this.#prefix.length))
+        cursor = page.list_complete ? undefined : page.cursor
+      } while (cursor)
+      await Promise.all([...keys].map((key) => this.delete(key)))
     })
   }
 
   /**
-   * Writes every pending checkpoint of this binding (waiting out each key's `minWriteInterval`) and
-   * resolves when they are in KV. Pass it to `ctx.waitUntil(store.flush())`. Rejects with the first
-   * failure; what failed stays pending for the next `flush()`.
+   * Resolves when every `put` called so far is in KV (waiting out each key's `minWriteInterval`).
+   * Pass it to `ctx.waitUntil(store.flush())`. Rejects with the first failure; what failed stays
+   * pending for the next `flush()`.
    */
   async flush(): Promise<void> {
-    const failures: unknown[] = []
-    await Promise.all(
-      [...this.#state.keys].map(async ([key, state]) => {
-        // A loop, not one pass: a timer may fire a millisecond early, and puts may arrive meanwhile.
-        while (state.pending) {
-          const wait = state.nextWriteAt - Date.now()
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-          await this.#writePending(key)
-          if (state.failure !== undefined) {
-            failures.push(state.failure)
-            return
-          }
-        }
-      }),
-    )
-    if (failures.length > 0) throw failures[0]
+    await Promise.allSettled([...this.#state.calls])
+    const results = await Promise.allSettled([...this.#state.writes.values()].map((behind) => behind.flush(true)))
+    for (const result of results) if (result.status === 'rejected') throw result.reason
   }
 
-  #key(key: string): KeyState {
-    let state = this.#state.keys.get(key)
-    if (!state) this.#state.keys.set(key, (state = { pending: undefined, nextWriteAt: 0, timer: undefined, failure: undefined }))
-    return state
+  /** Registers the operation at once (synchronously), so a `flush()` called right after sees it. */
+  #track<T>(operation: () => Promise<T>): Promise<T> {
+    const promise = operation()
+    const calls = this.#state.calls
+    calls.add(promise)
+    const done = (): void => void calls.delete(promise)
+    promise.then(done, done)
+    return promise
   }
 
-  #schedule(key: string, state: KeyState): void {
-    if (state.timer !== undefined) return
-    state.timer = setTimeout(
-      () => {
-        state.timer = undefined
-        // The failure is kept on the key for flush(); there is no caller left to reject.
-        void this.#writePending(key)
-      },
-      Math.max(0, state.nextWriteAt - Date.now()),
-    )
-  }
-
-  /** Writes the key's pending checkpoint, re-checking KV first (another isolate may have moved on). */
-  async #writePending(key: string): Promise<void> {
-    await this.#state.mutex.run(key, async () => {
-      const state = this.#key(key)
-      const pending = state.pending
-      if (!pending) return
-      if (Date.now() < state.nextWriteAt) return this.#schedule(key, state)
-      try {
-        if (supersedes(pending, await this.#read(key, 'put'))) await this.#write(key, state, pending)
-        if (state.pending === pending) state.pending = undefined
-        state.failure = undefined
-      } catch (error) {
-        state.failure = error
-      }
-    })
-  }
-
-  async #write(key: string, state: KeyState, checkpoint: Checkpoint): Promise<void> {
+  async #write(key: string, checkpoint: Checkpoint): Promise<void> {
     try {
-      await this.#kv.put(key, encodeCheckpoint(checkpoint))
+      await this.#kv.put(this.#prefix + key, encodeCheckpoint(checkpoint))
     } catch (error) {
       throw toStoreError(error, 'put')
-    } finally {
-      // Even a failed write may have reached KV; keep to the rate limit either way.
-      state.nextWriteAt = Date.now() + this.#interval
     }
   }
 
   async #read(key: string, action: string): Promise<Checkpoint | undefined> {
     let text: string | null
     try {
-      text = await this.#kv.get(key, 'text')
+      text = await this.#kv.get(this.#prefix + key, 'text')
     } catch (error) {
       throw toStoreError(error, action)
     }
-    return text === null ? undefined : decodeCheckpoint(text, `KV[${JSON.stringify(key)}]`)
+    return text === null ? undefined : decodeCheckpoint(text, `KV[${JSON.stringify(this.#prefix + key)}]`)
   }
-}
-
-function copy(checkpoint: Checkpoint): Checkpoint {
-  const result: { -readonly [K in keyof Checkpoint]: Checkpoint[K] } = { sequence: checkpoint.sequence, cursor: checkpoint.cursor }
-  if (checkpoint.meta !== undefined) result.meta = { ...checkpoint.meta }
-  if (checkpoint.committedAt !== undefined) result.committedAt = checkpoint.committedAt
-  return result
 }

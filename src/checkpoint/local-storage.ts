@@ -1,4 +1,5 @@
 import { StoreError } from '../errors.js'
+import { checkBinding, prefixOption } from './binding.js'
 import {
   assertValidCheckpoint,
   type Checkpoint,
@@ -14,6 +15,8 @@ export interface StorageLike {
   getItem(key: string): string | null
   setItem(key: string, value: string): void
   removeItem(key: string): void
+  key(index: number): string | null
+  readonly length: number
 }
 
 export interface LocalStorageStoreOptions {
@@ -51,13 +54,16 @@ interface LockManagerLike {
  * sandboxed iframe, opaque origin), `quota` for a `QuotaExceededError`, with the DOMException as `cause`.
  */
 export class LocalStorageStore implements CheckpointStore {
+  readonly persistent = true
   readonly #prefix: string
   readonly #given: StorageLike | undefined
   #storage: StorageLike | undefined
 
   constructor(options: LocalStorageStoreOptions = {}) {
-    this.#prefix = options.prefix ?? 'resumable-sse:'
-    this.#given = options.storage
+    const { storage } = options
+    if (storage !== undefined) checkBinding(storage, 'a Storage (`localStorage`, `sessionStorage`)', ['getItem', 'setItem', 'removeItem', 'key'])
+    this.#prefix = prefixOption(options.prefix)
+    this.#given = storage
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {
@@ -84,6 +90,19 @@ export class LocalStorageStore implements CheckpointStore {
     await this.#exclusive(storageKey, () => {
       this.#call('delete', (storage) => storage.removeItem(storageKey))
     })
+  }
+
+  /** Removes every entry under this store's prefix, and nothing else. */
+  async clear(): Promise<void> {
+    const keys = this.#call('clear', (storage) => {
+      const found: string[] = []
+      for (let i = 0; i < storage.length; i++) {
+        const key = storage.key(i)
+        if (key?.startsWith(this.#prefix)) found.push(key.slice(this.#prefix.length))
+      }
+      return found
+    })
+    for (const key of keys) await this.delete(key)
   }
 
   #call<T>(action: string, body: (storage: StorageLike) => T): T {

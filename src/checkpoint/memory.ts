@@ -21,8 +21,13 @@ export class MemoryStore implements CheckpointStore {
   async delete(key: string): Promise<void> {
     this.#entries.delete(key)
   }
+
+  async clear(): Promise<void> {
+    this.#entries.clear()
+  }
 }
 
-function copy(checkpoint: Checkpoint): Checkpoint {
+/** A copy a caller's later mutation cannot reach (shared with the KV store's pending values). */
+export function copy(checkpoint: Checkpoint): Checkpoint {
   return checkpoint.meta ? { ...checkpoint, meta: { ...checkpoint.meta } } : { ...checkpoint }
 }

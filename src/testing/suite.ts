@@ -19,6 +19,13 @@ export interface StoreHarness {
    * Without it the concurrency case races puts through the one handle.
    */
   another?(): CheckpointStore
+  /**
+   * The application's own entries in the same backend (the same KV namespace, Durable Object storage,
+   * `localStorage`; for IndexedDB the page's own database): `write` puts `value` under the raw name
+   * `name`, bypassing the store, and `read` returns what is there. Required: `delete` and `clear` must
+   * never remove an entry the store did not write, so that case fails without it.
+   */
+  neighbour?: { write(name: string, value: string): Promise<void>; read(name: string): Promise<unknown> }
 }
 
 /** `describe`/`it` as vitest, `node:test`, Mocha, Jest and Deno's BDD module spell them. */
@@ -36,7 +43,9 @@ export interface ContractTestApi {
  * import { checkpointStoreContract } from 'resumable-sse/testing'
  * checkpointStoreContract('RedisStore', async () => ({ store: new RedisStore(client) }), { describe, it })
  *
- * Keys are unique per case and run, so a persistent backend need not be emptied between runs.
+ * Keys are unique per case and run, so a persistent backend need not be emptied between runs. The
+ * `clear()` case checks the optional `clear` member when the store has it or is `persistent`; it removes everything
+ * the store wrote, so give each case's harness its own prefix or database.
  */
 export function checkpointStoreContract(name: string, factory: () => MaybePromise<StoreHarness>, t: ContractTestApi): void {
   t.describe(`${name} honours the checkpoint store contract`, () => {
@@ -225,6 +234,46 @@ const CASES: readonly [string, (c: CaseContext) => Promise<void>][] = [
       await checkRejectsWith(store.get(key), 'version', 'get after the rejected put')
       await store.delete(key)
       checkCheckpoint(await store.get(key), undefined, 'get after delete')
+    },
+  ],
+  [
+    'clear() deletes every checkpoint, pending ones too, through every handle; the store works after it',
+    async ({ store, key, another }) => {
+      // Optional for a store that forgets anyway; one whose checkpoints outlive the process needs it.
+      if (store.clear === undefined && !store.persistent) return
+      check(store.clear !== undefined, 'a persistent store has no clear(): users need it to forget every checkpoint (logout)')
+      const keys = [key, `${key}:2`, `${key}/ä ✓`, `${key}:other`]
+      const other = another()
+      for (const [i, k] of keys.entries()) await (i === 3 ? other : store).put(k, cp(10 + i))
+      await store.put(key, cp(20)) // may still be pending (coalescing stores): clear covers it too
+      await store.clear!()
+      for (const k of keys) checkCheckpoint(await store.get(k), undefined, `get(${k}) after clear`)
+      for (const handle of [store, other]) await handle.flush?.()
+      for (const k of keys) checkCheckpoint(await other.get(k), undefined, `get(${k}) from another handle after clear and flush`)
+      await store.put(key, cp(1))
+      checkCheckpoint(await store.get(key), cp(1), 'get after clear then a lower put')
+      await store.clear!()
+      await store.clear!() // clearing an empty store resolves too
+      checkCheckpoint(await store.get(key), undefined, 'get after clearing twice')
+    },
+  ],
+  [
+    "an application's own entry under the same name survives put, delete and clear",
+    async ({ store, key, neighbour }) => {
+      check(neighbour !== undefined, 'the harness has no neighbour: it is needed to check that delete and clear touch only what the store wrote')
+      await neighbour.write(key, 'the application’s own value')
+      const survives = async (after: string) =>
+        check((await neighbour.read(key)) === 'the application’s own value', `the application's own entry "${key}" is gone or changed after ${after}`)
+      await store.put(key, cp(1))
+      checkCheckpoint(await store.get(key), cp(1), 'get after put beside the application entry')
+      await store.flush?.()
+      await survives('put')
+      await store.delete(key)
+      await survives('delete')
+      await store.put(key, cp(2))
+      await store.flush?.()
+      await store.clear?.()
+      await survives('clear')
     },
   ],
   [

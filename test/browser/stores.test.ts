@@ -21,6 +21,7 @@ interface Harness {
   race(kind: Kind, key: string, sequences: number[]): Promise<number[]>
   putWhenFull(key: string): Promise<{ full: boolean; rejected?: Record<string, string> | null }>
   inOpaqueOrigin(): Promise<Record<string, unknown>>
+  shape(kind: Kind): { persistent: unknown; clear: string; errors: unknown[] }
 }
 declare global {
   interface Window {
@@ -71,7 +72,18 @@ describe.each([
     await page.close()
     expect(results.filter((r) => !r.ok)).toEqual([])
     expect(results.map((r) => r.name)).toEqual(expectedCases(name))
-    expect(results).toHaveLength(12)
+    expect(results).toHaveLength(14)
+  })
+
+  it('is persistent, has clear(), and its constructor answers a bad argument with a ConfigError', async () => {
+    const page = await openHarness()
+    const shape = await page.evaluate((k) => window.storesHarness.shape(k), kind)
+    await page.close()
+    expect(shape).toEqual({
+      persistent: true,
+      clear: 'function',
+      errors: [expect.objectContaining({ name: 'ConfigError', code: 'config' }), expect.objectContaining({ name: 'ConfigError', code: 'config' })],
+    })
   })
 
   // IndexedDB only: its read-compare-write is one transaction in the browser process. localStorage is

@@ -38,13 +38,31 @@ checkpointStoreContract(
       store: new LocalStorageStore({ prefix }),
       another: () => new LocalStorageStore({ prefix }),
       corrupt: async (key: string, raw: unknown) => localStorage.setItem(prefix + key, typeof raw === 'string' ? raw : JSON.stringify(raw)),
+      neighbour: {
+        write: async (name: string, value: string) => localStorage.setItem(name, value),
+        read: async (name: string) => localStorage.getItem(name),
+      },
     }
   },
   t,
 )
 
-Deno.test('the contract registered all twelve cases', () => {
-  if (registered.length !== 12) throw new Error(`expected 12 contract cases, registered ${registered.length}: ${registered.join('; ')}`)
+Deno.test('the contract registered all fourteen cases', () => {
+  if (registered.length !== 14) throw new Error(`expected 12 contract cases, registered ${registered.length}: ${registered.join('; ')}`)
+})
+
+Deno.test('LocalStorageStore is persistent, has clear(), and a bad constructor argument is a ConfigError', () => {
+  const store = new LocalStorageStore({ prefix: 'rsse-deno-shape:' })
+  if (store.persistent !== true || typeof store.clear !== 'function') throw new Error('expected persistent = true and clear()')
+  for (const options of [{ prefix: null }, { storage: {} }]) {
+    let error: { name?: string; code?: string } | undefined
+    try {
+      new LocalStorageStore(options as never)
+    } catch (caught) {
+      error = caught as typeof error
+    }
+    if (error?.name !== 'ConfigError' || error.code !== 'config') throw new Error(`${JSON.stringify(options)}: expected a ConfigError, got ${String(error)}`)
+  }
 })
 
 Deno.test('puts wait for the Web Lock that guards their key (Deno has navigator.locks)', async () => {

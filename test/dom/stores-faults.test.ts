@@ -129,6 +129,10 @@ describe('LocalStorageStore faults', () => {
         throw quota
       },
       removeItem: (key) => localStorage.removeItem(key),
+      key: (index) => localStorage.key(index),
+      get length() {
+        return localStorage.length
+      },
     }
   }
 

@@ -12,14 +12,42 @@ import { type CaseResult, checkpointStoreContract, createContractRunner, type St
 // The contract suite is only worth something if it fails broken stores. A small reference store over
 // a Map of JSON strings passes; each deliberately broken variant must fail the case for its rule.
 
-type Flaw = 'none' | 'not-monotonic' | 'garbage-is-missing' | 'validates-after-write' | 'shares-objects' | 'lost-delete'
+type Flaw =
+  | 'none'
+  | 'not-monotonic'
+  | 'garbage-is-missing'
+  | 'validates-after-write'
+  | 'shares-objects'
+  | 'lost-delete'
+  | 'no-prefix'
+  | 'clear-forgets-nothing'
+  | 'clear-takes-everything'
+
+/** The reference store keeps its entries under this prefix of the shared map, beside the app's. */
+const PREFIX = 'ref:'
 
 class MapStore implements CheckpointStore {
+  readonly persistent = true
   readonly #last = new Map<string, Checkpoint>()
+  readonly raw: Map<string, string>
   constructor(
-    readonly raw: Map<string, string>,
+    shared: Map<string, string>,
     readonly flaw: Flaw,
-  ) {}
+  ) {
+    // The store's view: its own prefix in the shared map (none with the 'no-prefix' flaw).
+    const prefix = flaw === 'no-prefix' ? '' : PREFIX
+    this.raw = {
+      get: (key: string) => shared.get(prefix + key),
+      set: (key: string, value: string) => shared.set(prefix + key, value),
+      delete: (key: string) => shared.delete(prefix + key),
+    } as Map<string, string>
+    this.clear = async () => {
+      if (flaw === 'clear-forgets-nothing') return
+      for (const key of [...shared.keys()]) if (flaw === 'clear-takes-everything' || key.startsWith(prefix)) shared.delete(key)
+    }
+  }
+
+  readonly clear: () => Promise<void>
 
   async get(key: string): Promise<Checkpoint | undefined> {
     const text = this.raw.get(key)
@@ -57,7 +85,8 @@ async function runAgainst(flaw: Flaw): Promise<CaseResult[]> {
     return {
       store: new MapStore(raw, flaw),
       another: () => new MapStore(raw, flaw),
-      corrupt: async (key, value) => void raw.set(key, typeof value === 'string' ? value : JSON.stringify(value)),
+      corrupt: async (key, value) => void raw.set(PREFIX + key, typeof value === 'string' ? value : JSON.stringify(value)),
+      neighbour: { write: async (name, value) => void raw.set(name, value), read: async (name) => raw.get(name) },
     }
   }
   checkpointStoreContract(`MapStore(${flaw})`, harness, runner)
@@ -67,9 +96,9 @@ async function runAgainst(flaw: Flaw): Promise<CaseResult[]> {
 const failed = (results: CaseResult[]) => results.filter((r) => !r.ok).map((r) => r.name.split(' > ')[1])
 
 describe('the exported contract suite', () => {
-  it('registers twelve cases and passes a correct store', async () => {
+  it('registers fourteen cases and passes a correct store', async () => {
     const results = await runAgainst('none')
-    expect(results).toHaveLength(12)
+    expect(results).toHaveLength(14)
     expect(results.filter((r) => !r.ok)).toEqual([])
   })
 
@@ -79,10 +108,13 @@ describe('the exported contract suite', () => {
     ['validates-after-write', ['a rejected put (invalid checkpoint) leaves the state unchanged']],
     ['shares-objects', ['checkpoints are copied in and out']],
     ['lost-delete', ['delete then a lower put works']],
+    ['no-prefix', ["an application's own entry under the same name survives put, delete and clear"]],
+    ['clear-forgets-nothing', ['clear() deletes every checkpoint, pending ones too, through every handle; the store works after it']],
+    ['clear-takes-everything', ["an application's own entry under the same name survives put, delete and clear"]],
   ] as const)('fails a store that is %s in the cases for that rule', async (flaw, cases) => {
     const results = await runAgainst(flaw)
     expect(failed(results)).toEqual(expect.arrayContaining([...cases]))
-    expect(results).toHaveLength(12)
+    expect(results).toHaveLength(14)
   })
 
   it('fails every rule-4 case when the harness cannot corrupt the backend', async () => {
@@ -92,6 +124,7 @@ describe('the exported contract suite', () => {
     expect(failed(results)).toEqual([
       'corrupt stored data is a StoreError("corrupt") on get and put, and is not overwritten',
       'a checkpoint written by another format version is a StoreError("version") and is not overwritten',
+      "an application's own entry under the same name survives put, delete and clear",
     ])
     expect(results.find((r) => !r.ok)?.error).toContain('corrupt(key, raw)')
   })

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { Committer } from '../../src/checkpoint/committer.js'
+import { Committer, WriteBehind } from '../../src/checkpoint/committer.js'
 import type { Checkpoint, CheckpointStore } from '../../src/checkpoint/contract.js'
 import { MemoryStore } from '../../src/checkpoint/memory.js'
 import { StoreError } from '../../src/errors.js'
+import { subscribe } from '../../src/subscribe.js'
 
 /** A MemoryStore whose puts wait for the test to release them, and that counts them. */
 class GatedStore implements CheckpointStore {
@@ -153,5 +154,91 @@ describe('committer', () => {
     await committer.flush()
     expect((await store.get('k'))?.sequence).toBe(2)
     expect(live.size).toBe(0)
+  })
+})
+
+describe('committer hand-over (close before a Worker request ends)', () => {
+  it('flush() calls store.put with the newest position before it returns, even beside a spaced write in flight', async () => {
+    const store = new GatedStore()
+    const committer = new Committer(store, 'k', clock(1), 60_000, () => {})
+    committer.commit(pos(1)) // written at once; stays in flight (gated)
+    committer.commit(pos(2)) // waits for the interval
+    expect(store.puts.map((p) => p.sequence)).toEqual([1])
+    const flushed = committer.flush()
+    // Synchronously: a host's `waitUntil(store.flush())` called right after close() must find it.
+    expect(store.puts.map((p) => p.sequence)).toEqual([1, 2])
+    store.release()
+    await flushed
+    expect((await store.get('k'))?.sequence).toBe(2)
+  })
+
+  it('two flushes share the one write of the newest position', async () => {
+    const store = new GatedStore()
+    const committer = new Committer(store, 'k', clock(1), 60_000, () => {})
+    committer.commit(pos(1))
+    const both = Promise.all([committer.flush(), committer.flush()])
+    expect(store.puts.map((p) => p.sequence)).toEqual([1])
+    store.release()
+    await both
+    expect(store.puts).toHaveLength(1)
+  })
+})
+
+describe('WriteBehind (the committer and KVNamespaceStore share it)', () => {
+  it('spaced flush waits out the interval on the injected clock; an unspaced one does not', async () => {
+    let now = 0
+    const timers: Array<{ fn: () => void; ms: number }> = []
+    const runtime = { now: () => now, setTimeout: (fn: () => void, ms: number) => timers.push({ fn, ms }), clearTimeout: () => {} }
+    const written: number[] = []
+    const writes = new WriteBehind<number>(runtime, 1000, async (value) => void written.push(value))
+    await writes.offer(1)
+    writes.offer(2)
+    expect(written).toEqual([1])
+    const spaced = writes.flush(true)
+    await tick()
+    expect(written).toEqual([1]) // still waiting: the sleep is on the injected timers
+    now = 1000
+    for (const timer of timers.splice(0)) timer.fn()
+    await spaced
+    expect(written).toEqual([1, 2])
+    writes.offer(3)
+    await writes.flush(false)
+    expect(written).toEqual([1, 2, 3])
+  })
+})
+
+describe('close() hands the last checkpoint to the store before its first await', () => {
+  it('store.put is called with the event in hand before close() returns, even while an earlier put is in flight', async () => {
+    const puts: number[] = []
+    const store = new MemoryStore()
+    const put = store.put.bind(store)
+    let releaseFirst!: () => void
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve))
+    // The first write hangs (a slow KV or IndexedDB write) while the consumer moves on.
+    store.put = async (key, checkpoint) => {
+      puts.push(checkpoint.sequence)
+      if (checkpoint.sequence === 1) await firstHeld
+      return put(key, checkpoint)
+    }
+    // The stream stays open: the consumer stops after three events, as a Worker answering a batch does.
+    const fakeFetch: typeof fetch = async () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\n'))
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      )
+    const sub = subscribe({ url: 'http://127.0.0.1:9/feed', fetch: fakeFetch, store, key: 'k', commitOnClose: true, commitInterval: 60_000 })
+    const events = sub[Symbol.asyncIterator]()
+    for (let i = 0; i < 3; i++) await events.next()
+    await tick()
+    expect(puts).toEqual([1]) // 1 in flight, 2 waits behind it, 3 is in hand
+    const closing = sub.close()
+    expect(puts).toEqual([1, 3])
+    releaseFirst()
+    await closing
+    expect((await store.get('k'))?.sequence).toBe(3)
   })
 })

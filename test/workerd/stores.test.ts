@@ -63,7 +63,7 @@ describe('Cloudflare stores in workerd', () => {
     const results = await get<CaseResult[]>(path)
     expect(results.filter((r) => !r.ok)).toEqual([])
     expect(results.map((r) => r.name)).toEqual(expectedCases(name))
-    expect(results).toHaveLength(12)
+    expect(results).toHaveLength(14)
   })
 
   it('KVNamespaceStore writes a burst of 50 puts at most twice, and flush makes the newest durable', async () => {
@@ -87,6 +87,33 @@ describe('Cloudflare stores in workerd', () => {
       secondFlush: 'resolved',
       durable: { v: 1, sequence: 3, cursor: 'c3' },
     })
+  })
+
+  it('KVNamespaceStore: a put not awaited, then ctx.waitUntil(store.flush()), lands although the response went first', async () => {
+    const { key } = await get<{ key: string }>('/race/kv')
+    const kv = (await mf.getKVNamespace('CHECKPOINTS')) as unknown as { get(key: string, type: 'text'): Promise<string | null> }
+    let stored: unknown
+    for (let i = 0; i < 40; i++) {
+      stored = JSON.parse((await kv.get(key, 'text')) ?? 'null')
+      if ((stored as { sequence?: number } | null)?.sequence === 2) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(stored).toEqual({ v: 1, sequence: 2, cursor: 'c2' })
+  })
+
+  it("KVNamespaceStore.clear() follows KV's list cursor past one page, drops pending writes, and leaves the app's keys", async () => {
+    expect(await get('/clear/kv')).toEqual({ left: 0, app: 'mine' })
+  })
+
+  it('a missing or wrong binding is a ConfigError that says so, from the constructor', async () => {
+    const outcome = await get<Record<string, { name: string; code: string; message: string }>>('/bindings')
+    expect(Object.keys(outcome)).toHaveLength(6)
+    for (const [attempt, error] of Object.entries(outcome)) {
+      expect(error, attempt).toMatchObject({ name: 'ConfigError', code: 'config' })
+      expect(error.message, attempt).toMatch(attempt.includes('prefix') ? /`prefix`/ : /binding/)
+    }
+    expect(outcome['KVNamespaceStore(undefined)']!.message).toContain('got undefined')
+    expect(outcome['KVNamespaceStore(the DO namespace)']!.message).toMatch(/one without put\(\)/)
   })
 
   it(`${acrossLifetimes.name}: DurableObjectStore, one invocation then the next in a fresh workerd`, async () => {
