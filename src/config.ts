@@ -40,6 +40,8 @@ export const DEFAULTS = {
   maxEventSize: 1024 * 1024,
   highWaterMark: 1024,
   commitInterval: 50,
+  /** shareAcrossTabs: recent events every tab keeps, so a joining tab catches up without a connection. */
+  shareWindow: 1024,
 } as const
 
 /** Validates every option up front with a message that names it, and applies defaults. */

@@ -45,4 +45,5 @@ export type {
   BackoffOptions,
   StartPosition,
   Runtime,
+  Role,
 } from './types.js'

@@ -1,0 +1,292 @@
+import type { Position } from '../checkpoint/committer.js'
+import type { Checkpoint } from '../checkpoint/contract.js'
+import { DEFAULTS } from '../config.js'
+import type { EventChannel } from '../delivery/channel.js'
+import { DeliveredEvent } from '../delivery/event.js'
+import { ResumableSSEError } from '../errors.js'
+import type { Input, MachineState } from '../supervisor/machine.js'
+import { Supervisor, type SupervisorOptions } from '../supervisor/run.js'
+import type { Role, Status, StatusChange, StatusReason } from '../types.js'
+import { channelName, isAfter, isOurs, type Body, NOTHING, type Ordinal, ordinalOf, PROTOCOL, toWire, type WireEvent, type WireStatus } from './protocol.js'
+import { RecentWindow } from './window.js'
+
+/** What feeds a subscription's channel: a `Supervisor`, or a `SharedSource`. */
+export interface Source {
+  start(): void
+  abort(): void
+  post(input: Input): void
+  readonly state: { readonly reconnects: number }
+}
+
+/** The slice of the channel a supervisor pushes into. */
+type Sink = Pick<EventChannel, 'push' | 'isFull' | 'waitForRoom'>
+
+interface LocksLike {
+  request(name: string, options: { signal: AbortSignal }, callback: () => Promise<void>): Promise<unknown>
+}
+
+/**
+ * One subscription shared by every tab of an origin and profile that uses the same resume key.
+ *
+ * Each tab asks for the Web Lock named after the key; the tab holding it is the leader and runs a real
+ * `Supervisor` whose events go to its own consumer and, over the BroadcastChannel of the same name, to
+ * every other tab. The others wait in the lock's queue as followers and push what the leader relays into
+ * their own channel, so their consumers (iteration, forEach, commits to the store) work exactly as with a
+ * connection of their own. The browser releases a lock when its tab closes, reloads or crashes, so the
+ * next tab in the queue takes over at once and resumes from the newest position *it* has seen; the other
+ * followers then tell it where they are and get what they lack from its window of recent events.
+ *
+ * Every tab orders events by `Ordinal` (sequence, and a count for id-less events) and accepts only what
+ * is after the newest one it has: nothing repeats across a hand-off or a catch-up, and every gap is
+ * filled from a window or a catch-up connection before live events are accepted again.
+ */
+export class SharedSource implements Source {
+  readonly #options: SupervisorOptions
+  readonly #name: string
+  readonly #onRole: (role: Role) => void
+  readonly #id = Math.random().toString(36).slice(2)
+  readonly #window: RecentWindow
+  /** Withdraws this tab from the lock's queue. */
+  readonly #queue = new AbortController()
+  #bc: BroadcastChannel | undefined
+  #release: (() => void) | undefined
+  #leader: Supervisor | undefined
+  #catchUp: Supervisor | undefined
+  /** The newest event pushed into our channel. */
+  #last: Ordinal
+  /** The newest positioned one: where a connection of ours resumes. */
+  #position: Position | undefined
+  /** Follower: live events are accepted (false until the leader answered our `join`). */
+  #synced = false
+  #status: Status = 'connecting'
+  #wireStatus: WireStatus | null = null
+  #reconnects = 0
+  /** The leader's own store failed: its end is not the stream's end, so followers are not told. */
+  #ownFailure = false
+  #closed = false
+
+  constructor(options: SupervisorOptions, key: string, onRole: (role: Role) => void) {
+    this.#options = options
+    this.#name = channelName(key)
+    this.#onRole = onRole
+    this.#position = options.start
+    this.#last = options.start ? [options.start.sequence, 0] : NOTHING
+    this.#window = new RecentWindow(this.#last, DEFAULTS.shareWindow)
+  }
+
+  get state(): { readonly reconnects: number } {
+    return this.#leader?.state ?? { reconnects: this.#reconnects }
+  }
+
+  start(): void {
+    const bc = new BroadcastChannel(this.#name)
+    bc.onmessage = (message: MessageEvent) => this.#receive(message.data)
+    this.#bc = bc
+    const locks = (globalThis as unknown as { navigator: { locks: LocksLike } }).navigator.locks
+    locks
+      .request(this.#name, { signal: this.#queue.signal }, () => {
+        if (this.#closed) return Promise.resolve()
+        // Held until we close; the browser releases it by itself when the tab goes away.
+        const held = new Promise<void>((resolve) => {
+          this.#release = resolve
+        })
+        this.#lead()
+        return held
+      })
+      .catch(() => {}) // withdrawn from the queue by close()
+    this.#join()
+  }
+
+  post(input: Input): void {
+    if (this.#leader) {
+      this.#ownFailure = true
+      this.#leader.post(input)
+    } else if (input.type === 'failed') this.#end('error', input.error)
+  }
+
+  abort(): void {
+    if (this.#leader) this.#leader.abort()
+    else this.#end('aborted')
+  }
+
+  #send(message: Body): void {
+    if (!this.#closed) this.#bc?.postMessage({ v: PROTOCOL, ...message })
+  }
+
+  #receive(data: unknown): void {
+    if (!isOurs(data) || this.#closed) return
+    if (this.#leader) {
+      if (data.t === 'join') {
+        const { events, floor } = this.#window.answer(data.after)
+        this.#send({ t: 'cu', to: data.from, e: events, floor, s: this.#wireStatus })
+      }
+      return
+    }
+    switch (data.t) {
+      case 'ev':
+        if (this.#synced) {
+          this.#accept(data.e)
+          // No backpressure across tabs: a follower whose consumer falls behind stops taking live
+          // events and asks again from where it is once there is room (from the window, or fetching).
+          if (this.#options.channel.isFull()) {
+            this.#synced = false
+            void this.#options.channel.waitForRoom().then(() => this.#join())
+          }
+        }
+        return
+      case 'st':
+        this.#mirror(data.s)
+        return
+      case 'hi':
+        this.#join()
+        return
+      case 'cu':
+        if (data.to === this.#id && !this.#catchUp) this.#caughtUp(data.e, data.floor, data.s)
+        return
+    }
+  }
+
+  #join(): void {
+    if (this.#leader || this.#closed) return
+    this.#synced = false
+    this.#send({ t: 'join', from: this.#id, after: this.#last })
+  }
+
+  #caughtUp(events: readonly WireEvent[], floor: Ordinal | null, status: WireStatus | null): void {
+    if (status) this.#mirror(status)
+    if (this.#closed) return
+    if (floor && isAfter(floor, this.#last)) return this.#fetchUpTo(floor)
+    for (const event of events) this.#accept(event)
+    this.#synced = true
+  }
+
+  /**
+   * Pushes one event into our channel unless we have it already; every tab keeps it in its window.
+   * Returns whether it was new.
+   */
+  #accept(wire: WireEvent, event?: DeliveredEvent): boolean {
+    const ordinal = ordinalOf(wire)
+    if (!isAfter(ordinal, this.#last)) return false
+    this.#last = ordinal
+    this.#window.add(wire)
+    event ??= new DeliveredEvent(wire[0], wire[1], wire[2] ?? undefined, wire[3], wire[5], wire[6] ?? undefined, wire[4] === 0)
+    if (event.positioned) this.#position = event
+    this.#options.channel.push(event)
+    return true
+  }
+
+  /** A sink for a supervisor of ours: numbers id-less events, then `accept`s (and `then` sees each). */
+  #sink(then: (wire: WireEvent, fresh: boolean) => void): Sink {
+    const channel = this.#options.channel
+    // The supervisor resumes from #position, so id-less events after it are counted from there again.
+    let previous: Ordinal = this.#position ? [this.#position.sequence, 0] : NOTHING
+    return {
+      push: (event: DeliveredEvent) => {
+        const k = event.positioned ? 0 : previous[0] === event.sequence ? previous[1] + 1 : 1
+        previous = [event.sequence, k]
+        const wire = toWire(event, k)
+        then(wire, this.#accept(wire, event))
+      },
+      isFull: () => channel.isFull(),
+      waitForRoom: () => channel.waitForRoom(),
+    }
+  }
+
+  #checkpoint(): Checkpoint | undefined {
+    const p = this.#position
+    return p && (p.meta ? { sequence: p.sequence, cursor: p.cursor, meta: p.meta } : { sequence: p.sequence, cursor: p.cursor })
+  }
+
+  /** We won the lock: run the connection, relay it, and ask the followers where they are. */
+  #lead(): void {
+    this.#catchUp?.abort()
+    this.#catchUp = undefined
+    this.#onRole('leader')
+    const options = this.#options
+    const leader = new Supervisor({
+      ...options,
+      start: this.#checkpoint(),
+      channel: this.#sink((wire, fresh) => {
+        if (fresh) this.#send({ t: 'ev', e: wire })
+      }) as EventChannel,
+      onStatus: (change) => {
+        const { error, ...rest } = change
+        const wire: WireStatus = error ? { ...rest, error: { code: error.code, message: error.message } } : rest
+        this.#wireStatus = wire
+        // Our close() hands the stream over rather than ending it; nor does our own store failing.
+        if (change.status !== 'closed' || (change.reason !== 'aborted' && !this.#ownFailure)) this.#send({ t: 'st', s: wire })
+        this.#status = change.status
+        options.onStatus(change)
+      },
+      onClosed: (state) => {
+        this.#stop()
+        options.onClosed(state)
+      },
+    })
+    this.#leader = leader
+    this.#send({ t: 'hi' })
+    leader.start()
+  }
+
+  /** Follower: mirror the leader's connection status; its end (done, fatal error) is ours too. */
+  #mirror(s: WireStatus): void {
+    this.#reconnects = s.reconnects
+    if (s.status === 'closed') {
+      this.#end(s.reason ?? 'error', s.error && new ResumableSSEError(s.error.code as never, s.error.message))
+      return
+    }
+    if (s.status === this.#status && s.delay === undefined) return
+    const previous = this.#status
+    this.#status = s.status
+    this.#options.onStatus({ ...s, previous } as StatusChange)
+  }
+
+  /**
+   * Our position is older than the leader's window: fetch the part in between over a short connection
+   * of our own (our headers, from our own position), then ask the leader again for the rest.
+   */
+  #fetchUpTo(floor: Ordinal): void {
+    const options = this.#options
+    const done = (): void => {
+      if (this.#catchUp !== catchUp) return
+      this.#catchUp = undefined
+      catchUp.abort()
+      this.#join()
+    }
+    const catchUp: Supervisor = new Supervisor({
+      ...options,
+      start: this.#checkpoint(),
+      channel: this.#sink((wire) => {
+        if (!isAfter(floor, ordinalOf(wire))) done()
+      }) as EventChannel,
+      onStatus: () => {},
+      onClosed: (state) => {
+        if (this.#catchUp !== catchUp) return
+        if (state.error) this.#end('error', state.error)
+        else done()
+      },
+    })
+    this.#catchUp = catchUp
+    catchUp.start()
+  }
+
+  /** Follower ending: the stream ended, our store failed, or close(). */
+  #end(reason: StatusReason, error?: ResumableSSEError): void {
+    if (this.#closed) return
+    this.#stop()
+    const change: StatusChange = { status: 'closed', previous: this.#status, attempt: 0, reconnects: this.#reconnects, reason, ...(error && { error }) }
+    this.#status = 'closed'
+    this.#options.onStatus(change)
+    this.#options.onClosed({ ...change, authRefreshed: false, retryBase: undefined, offline: false, hidden: false, connectedBefore: false } as MachineState)
+  }
+
+  #stop(): void {
+    this.#closed = true
+    const catchUp = this.#catchUp
+    this.#catchUp = undefined
+    catchUp?.abort()
+    this.#queue.abort()
+    this.#release?.()
+    this.#bc?.close()
+  }
+}
