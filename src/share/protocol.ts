@@ -1,7 +1,8 @@
 // The BroadcastChannel protocol between the tabs that share one subscription. Plain JSON-able arrays
 // and objects (structured clone copies them), every message stamped with the protocol version.
 //
-//   leader → all        ev  one event the leader's connection delivered (live)
+//   leader → all        ev  the events the leader's connection delivered (live), in order; those of
+//                           one task go in one message
 //   leader → all        st  the leader's status changed (followers mirror it)
 //   leader → all        hi  "I lead now": every follower answers with `join`
 //   follower → leader   join  "I have everything up to `after`; send me what follows"
@@ -42,7 +43,7 @@ export interface WireStatus extends Omit<StatusChange, 'error'> {
 
 /** A message without its version stamp (what a tab sends; `send` adds `v`). */
 export type Body =
-  | { readonly t: 'ev'; readonly e: WireEvent }
+  | { readonly t: 'ev'; readonly e: readonly WireEvent[] }
   | { readonly t: 'st'; readonly s: WireStatus }
   | { readonly t: 'hi' }
   /** `after` is `NOTHING` for a tab that has no position at all. */

@@ -109,8 +109,32 @@ export class SharedSource implements Source {
     else this.#end('aborted')
   }
 
+  /** Leader: events delivered in the current task, relayed in one message when it ends. */
+  #outbox: WireEvent[] | undefined
+
   #send(message: Body): void {
+    // Whatever else we say must not overtake the events before it (a status 'closed' after the last ones).
+    if (this.#outbox) this.#flushOutbox()
     if (!this.#closed) this.#bc?.postMessage({ v: PROTOCOL, ...message })
+  }
+
+  /**
+   * One message per task rather than per event: posting costs the leader's main thread more than the
+   * event itself, and a network chunk often carries many events. A microtask adds no latency.
+   */
+  #relay(wire: WireEvent): void {
+    if (this.#outbox) {
+      this.#outbox.push(wire)
+      return
+    }
+    this.#outbox = [wire]
+    queueMicrotask(() => this.#flushOutbox())
+  }
+
+  #flushOutbox(): void {
+    const events = this.#outbox
+    this.#outbox = undefined
+    if (events && !this.#closed) this.#bc?.postMessage({ v: PROTOCOL, t: 'ev', e: events })
   }
 
   #receive(data: unknown): void {
@@ -125,7 +149,7 @@ export class SharedSource implements Source {
     switch (data.t) {
       case 'ev':
         if (this.#synced) {
-          this.#accept(data.e)
+          for (const event of data.e) this.#accept(event)
           // No backpressure across tabs: a follower whose consumer falls behind stops taking live
           // events and asks again from where it is once there is room (from the window, or fetching).
           if (this.#options.channel.isFull()) {
@@ -207,7 +231,7 @@ export class SharedSource implements Source {
       ...options,
       start: this.#checkpoint(),
       channel: this.#sink((wire, fresh) => {
-        if (fresh) this.#send({ t: 'ev', e: wire })
+        if (fresh) this.#relay(wire)
       }) as EventChannel,
       onStatus: (change) => {
         const { error, ...rest } = change

@@ -72,7 +72,7 @@ async function open(file = 'tab.html'): Promise<Page> {
   return page
 }
 
-const call = <K extends keyof Harness>(page: Page, name: K, ...args: unknown[]) =>
+const call = <K extends Exclude<keyof Harness, 'build'>>(page: Page, name: K, ...args: unknown[]) =>
   page.evaluate(([n, a]) => (window.shareHarness[n as K] as (...x: unknown[]) => unknown)(...(a as unknown[])), [name, args] as const) as Promise<Awaited<ReturnType<Harness[K]>>>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

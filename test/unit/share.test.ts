@@ -183,7 +183,7 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     const seen = collect(follower, (s) => s.length >= 20)
     await new Promise((r) => setTimeout(r, 30))
     // What a future version might send: same name, a different stamp, an event far ahead.
-    stranger.postMessage({ v: PROTOCOL + 1, t: 'ev', e: wire(999_999) })
+    stranger.postMessage({ v: PROTOCOL + 1, t: 'ev', e: [wire(999_999)] })
     stranger.postMessage({ v: PROTOCOL + 1, t: 'st', s: { status: 'closed', previous: 'open', attempt: 0, reconnects: 0, reason: 'done' } })
     const got = await seen
     stranger.close()
