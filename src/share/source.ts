@@ -44,7 +44,7 @@ export class SharedSource implements Source {
   readonly #options: SupervisorOptions
   readonly #name: string
   readonly #onRole: (role: Role) => void
-  readonly #id = Math.random().toString(36).slice(2)
+  readonly #id: string
   readonly #window: RecentWindow
   /** Withdraws this tab from the lock's queue. */
   readonly #queue = new AbortController()
@@ -69,6 +69,7 @@ export class SharedSource implements Source {
     this.#options = options
     this.#name = channelName(key)
     this.#onRole = onRole
+    this.#id = options.runtime.random().toString(36).slice(2)
     this.#position = options.start
     this.#last = options.start ? [options.start.sequence, 0] : NOTHING
     this.#window = new RecentWindow(this.#last, DEFAULTS.shareWindow)
@@ -223,25 +224,29 @@ export class SharedSource implements Source {
 
   /** We won the lock: run the connection, relay it, and ask the followers where they are. */
   #lead(): void {
-    this.#catchUp?.abort()
+    const catchUp = this.#catchUp
     this.#catchUp = undefined
+    catchUp?.abort()
     this.#onRole('leader')
     const options = this.#options
+    const report = (change: StatusChange): void => {
+      const { error, ...rest } = change
+      const wire: WireStatus = error ? { ...rest, error: { code: error.code, message: error.message } } : rest
+      this.#wireStatus = wire
+      // Our close() hands the stream over rather than ending it; nor does our own store failing.
+      if (change.status !== 'closed' || (change.reason !== 'aborted' && !this.#ownFailure)) this.#send({ t: 'st', s: wire })
+      this.#status = change.status
+      options.onStatus(change)
+    }
+    // A hand-off: every tab shows the new connection being opened (a first leader is connecting already).
+    if (this.#status !== 'connecting') report({ status: 'connecting', previous: this.#status, attempt: 0, reconnects: this.#reconnects })
     const leader = new Supervisor({
       ...options,
       start: this.#checkpoint(),
       channel: this.#sink((wire, fresh) => {
         if (fresh) this.#relay(wire)
       }) as EventChannel,
-      onStatus: (change) => {
-        const { error, ...rest } = change
-        const wire: WireStatus = error ? { ...rest, error: { code: error.code, message: error.message } } : rest
-        this.#wireStatus = wire
-        // Our close() hands the stream over rather than ending it; nor does our own store failing.
-        if (change.status !== 'closed' || (change.reason !== 'aborted' && !this.#ownFailure)) this.#send({ t: 'st', s: wire })
-        this.#status = change.status
-        options.onStatus(change)
-      },
+      onStatus: report,
       onClosed: (state) => {
         this.#stop()
         options.onClosed(state)
