@@ -192,6 +192,29 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     expect(follower.status).toBe('open')
   })
 
+  it('a follower whose consumer falls behind its buffer stops taking live events and asks again: nothing lost', async () => {
+    uninstall = installLocks()
+    const { sid, url } = server.feed({ total: 400, interval: 1, hold: true })
+    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(leader)
+    const led = collect(leader, (s) => s.at(-1) === 400)
+    await new Promise((r) => setTimeout(r, 20))
+    // Room for 4 events only, and a consumer that dawdles over the first ones while ~1 000/s arrive.
+    const follower = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, shareAcrossTabs: true })
+    subs.push(follower)
+    const seen: number[] = []
+    for await (const event of follower) {
+      if (seen.length < 10) await new Promise((r) => setTimeout(r, 15))
+      seen.push(event.sequence)
+      if (event.sequence === 400) break
+    }
+    await led
+    expect(follower.role).toBe('follower')
+    expect(seen.length).toBeGreaterThan(100)
+    expect(contiguous(seen)).toBe(true)
+    expect(server.log(sid)).toHaveLength(1)
+  })
+
   it('a joiner behind the window fetches up to it over a short connection of its own, then follows', async () => {
     uninstall = installLocks()
     // 3 000 events at once: the leader's window (1 024) soon starts far after sequence 10.
