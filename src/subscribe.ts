@@ -7,6 +7,7 @@ import { ConfigError, type ResumableSSEError, type StoreError } from './errors.j
 import { resolveConfig, type ResolvedConfig } from './config.js'
 import { Supervisor, type SupervisorOptions } from './supervisor/run.js'
 import { canShare } from './share/detect.js'
+import { loadShare } from './share/load.js'
 import type { Source } from './share/source.js'
 import type { MachineState } from './supervisor/machine.js'
 import type { Handler, Role, SSEEvent, Status, StatusChange, StatusEvent, Subscription, SubscribeOptions } from './types.js'
@@ -162,7 +163,7 @@ class ResumableSubscription implements Subscription {
 
   async #shared(options: SupervisorOptions): Promise<Source> {
     try {
-      const { SharedSource } = await import('./share/source.js')
+      const { SharedSource } = await loadShare()
       return new SharedSource(options, this.key, (role) => this.#notifyRole(role))
     } catch {
       this.#notifyRole('solo')
