@@ -64,6 +64,8 @@ export class SharedSource implements Source {
   /** The leader's own store failed: its end is not the stream's end, so followers are not told. */
   #ownFailure = false
   #closed = false
+  /** Leader: events delivered in the current task, relayed in one message when it ends. */
+  #outbox: WireEvent[] | undefined
 
   constructor(options: SupervisorOptions, key: string, onRole: (role: Role) => void) {
     this.#options = options
@@ -109,9 +111,6 @@ export class SharedSource implements Source {
     if (this.#leader) this.#leader.abort()
     else this.#end('aborted')
   }
-
-  /** Leader: events delivered in the current task, relayed in one message when it ends. */
-  #outbox: WireEvent[] | undefined
 
   #send(message: Body): void {
     // Whatever else we say must not overtake the events before it (a status 'closed' after the last ones).
@@ -310,6 +309,7 @@ export class SharedSource implements Source {
   }
 
   #stop(): void {
+    this.#flushOutbox()
     this.#closed = true
     const catchUp = this.#catchUp
     this.#catchUp = undefined
