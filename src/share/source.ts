@@ -66,6 +66,8 @@ export class SharedSource implements Source {
   #closed = false
   /** Leader: events delivered in the current task, relayed in one message when it ends. */
   #outbox: WireEvent[] | undefined
+  /** Leader: ms to keep the lock after we stop (see `report`). */
+  #hold = 0
 
   constructor(options: SupervisorOptions, key: string, onRole: (role: Role) => void) {
     this.#options = options
@@ -228,12 +230,11 @@ export class SharedSource implements Source {
     catchUp?.abort()
     this.#onRole('leader')
     const options = this.#options
+    const wireStatus = ({ error, ...rest }: StatusChange): WireStatus => (error ? { ...rest, error: { code: error.code, message: error.message } } : rest)
     const report = (change: StatusChange): void => {
-      const { error, ...rest } = change
-      const wire: WireStatus = error ? { ...rest, error: { code: error.code, message: error.message } } : rest
-      this.#wireStatus = wire
-      // Our close() hands the stream over rather than ending it; nor does our own store failing.
-      if (change.status !== 'closed' || (change.reason !== 'aborted' && !this.#ownFailure)) this.#send({ t: 'st', s: wire })
+      this.#wireStatus = wireStatus(change)
+      // 'closed' is told (or not) by onClosed, which runs first.
+      if (change.status !== 'closed') this.#send({ t: 'st', s: this.#wireStatus })
       this.#status = change.status
       options.onStatus(change)
     }
@@ -247,6 +248,14 @@ export class SharedSource implements Source {
       }) as EventChannel,
       onStatus: report,
       onClosed: (state) => {
+        // Our close() hands the stream over rather than ending it; nor does our own store failing.
+        // Any other end is the stream's (a fatal error, the end of a replay): every tab ends with it,
+        // and we keep the lock a moment, or a follower could win it before our message reaches it.
+        if (state.reason !== 'aborted' && !this.#ownFailure) {
+          const { status, attempt, reconnects, reason, error } = state
+          this.#send({ t: 'st', s: wireStatus({ status, previous: this.#status, attempt, reconnects, ...(reason && { reason }), ...(error && { error }) }) })
+          this.#hold = DEFAULTS.shareEndGrace
+        }
         this.#stop()
         options.onClosed(state)
       },
@@ -315,7 +324,11 @@ export class SharedSource implements Source {
     this.#catchUp = undefined
     catchUp?.abort()
     this.#queue.abort()
-    this.#release?.()
+    const release = this.#release
+    if (release) {
+      if (this.#hold > 0) this.#options.runtime.setTimeout(release, this.#hold)
+      else release()
+    }
     this.#bc?.close()
   }
 }

@@ -154,7 +154,9 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     const leader = subscribe({ url, store, shareAcrossTabs: true })
     subs.push(leader)
     const first = collect(leader, (s) => s.length >= 60)
-    await new Promise((r) => setTimeout(r, 100))
+    // The follower comes once the leader has committed something: it starts after that checkpoint.
+    while ((leader.checkpoint?.sequence ?? 0) < 5) await new Promise((r) => setTimeout(r, 10))
+    await leader.flush()
     const follower = subscribe({ url, store, shareAcrossTabs: true })
     subs.push(follower)
     expect(follower.role).toBe('follower')
@@ -213,6 +215,33 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     expect(seen.length).toBeGreaterThan(100)
     expect(contiguous(seen)).toBe(true)
     expect(server.log(sid)).toHaveLength(1)
+  })
+
+  it("the leader's fatal error ends every follower with that error (after the events before it)", async () => {
+    uninstall = installLocks()
+    // Connection 1: 5 events then dropped; connection 2: 503, retry in 1 s (the follower joins
+    // meanwhile); connection 3: 404, fatal.
+    const { sid, url } = server.feed({ total: 100, hold: true, plan: [{ events: 5, then: 'drop' }, { status: 503, retryAfter: '1' }, { status: 404 }] })
+    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(leader)
+    void collect(leader, () => false).catch(() => {})
+    while (leader.status !== 'backoff') await new Promise((r) => setTimeout(r, 10))
+    const follower = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(follower)
+    const seen: number[] = []
+    const error = await (async () => {
+      for await (const event of follower) seen.push(event.sequence)
+    })().then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message?: string },
+    )
+    expect(follower.role).toBe('follower')
+    expect(seen).toEqual([1, 2, 3, 4, 5])
+    expect(error?.code).toBe('http')
+    expect(follower.status).toBe('closed')
+    // It heard the end before it could take over: no connection of its own.
+    await new Promise((r) => setTimeout(r, 700))
+    expect(server.log(sid)).toHaveLength(3)
   })
 
   it('a joiner behind the window fetches up to it over a short connection of its own, then follows', async () => {
