@@ -217,6 +217,44 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     expect(server.log(sid)).toHaveLength(1)
   })
 
+  it('hand-off to a follower that is behind another: neither loses nor repeats an event', async () => {
+    uninstall = installLocks()
+    const { sid, url } = server.feed({ total: 1_000_000, interval: 2, hold: true })
+    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(leader)
+    void collect(leader, () => false)
+    while ((leader.checkpoint?.sequence ?? 0) < 5) await new Promise((r) => setTimeout(r, 10))
+    // Next in the lock's queue: a follower whose consumer dawdles (4 events of room), so it is behind.
+    const slow = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, shareAcrossTabs: true })
+    subs.push(slow)
+    const slowSeen: number[] = []
+    let dawdle = true
+    void (async () => {
+      for await (const event of slow) {
+        slowSeen.push(event.sequence)
+        if (dawdle) await new Promise((r) => setTimeout(r, 25))
+      }
+    })()
+    const fast = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(fast)
+    const fastSeen: number[] = []
+    void (async () => {
+      for await (const event of fast) fastSeen.push(event.sequence)
+    })()
+    while (fastSeen.length < 40) await new Promise((r) => setTimeout(r, 10))
+    expect(fastSeen.at(-1)! - slowSeen.at(-1)!).toBeGreaterThan(10)
+    await leader.close()
+    dawdle = false
+    while (slow.role !== 'leader') await new Promise((r) => setTimeout(r, 10))
+    const handedOffAt = fastSeen.at(-1)!
+    while (fastSeen.at(-1)! < handedOffAt + 40 || slowSeen.at(-1)! < handedOffAt + 40) await new Promise((r) => setTimeout(r, 10))
+    expect(fast.role).toBe('follower')
+    expect(contiguous(fastSeen)).toBe(true)
+    expect(contiguous(slowSeen)).toBe(true)
+    // The new leader's connection resumed where *it* was, behind the other follower.
+    expect(Number(server.log(sid)[1]!.headers['last-event-id'])).toBeLessThan(handedOffAt)
+  })
+
   it("the leader's fatal error ends every follower with that error (after the events before it)", async () => {
     uninstall = installLocks()
     // Connection 1: 5 events then dropped; connection 2: 503, retry in 1 s (the follower joins
