@@ -40,6 +40,8 @@ interface LocksLike {
  * is after the newest one it has: nothing repeats across a hand-off or a catch-up, and every gap is
  * filled from a window or a catch-up connection before live events are accepted again.
  */
+const toEvent = (wire: WireEvent): DeliveredEvent => new DeliveredEvent(wire[0], wire[1], wire[2] ?? undefined, wire[3], wire[5], wire[6] ?? undefined, wire[4] === 0)
+
 export class SharedSource implements Source {
   readonly #options: SupervisorOptions
   readonly #name: string
@@ -66,8 +68,10 @@ export class SharedSource implements Source {
   #closed = false
   /** Leader: events delivered in the current task, relayed in one message when it ends. */
   #outbox: WireEvent[] | undefined
-  /** Leader: ms to keep the lock after we stop (see `report`). */
+  /** Leader: ms to keep the lock after we stop (see `#lead`). */
   #hold = 0
+  /** Leader: events its own consumer has not been given yet (the newest ones in the window). */
+  #behind = 0
 
   constructor(options: SupervisorOptions, key: string, onRole: (role: Role) => void) {
     this.#options = options
@@ -195,26 +199,78 @@ export class SharedSource implements Source {
     if (!isAfter(ordinal, this.#last)) return false
     this.#last = ordinal
     this.#window.add(wire)
-    event ??= new DeliveredEvent(wire[0], wire[1], wire[2] ?? undefined, wire[3], wire[5], wire[6] ?? undefined, wire[4] === 0)
+    event ??= toEvent(wire)
     if (event.positioned) this.#position = event
     this.#options.channel.push(event)
     return true
   }
 
-  /** A sink for a supervisor of ours: numbers id-less events, then `accept`s (and `then` sees each). */
-  #sink(then: (wire: WireEvent, fresh: boolean) => void): Sink {
-    const channel = this.#options.channel
-    // The supervisor resumes from #position, so id-less events after it are counted from there again.
+  /**
+   * Numbers the id-less events of a supervisor of ours. It resumes from #position, so id-less events
+   * after it are counted from there again (and then recognised as ones we have).
+   */
+  #numbering(): (event: DeliveredEvent) => WireEvent {
     let previous: Ordinal = this.#position ? [this.#position.sequence, 0] : NOTHING
+    return (event) => {
+      const k = event.positioned ? 0 : previous[0] === event.sequence ? previous[1] + 1 : 1
+      previous = [event.sequence, k]
+      return toWire(event, k)
+    }
+  }
+
+  /** The catch-up connection's sink: our channel, as a follower's (`then` sees each event). */
+  #sink(then: (wire: WireEvent) => void): Sink {
+    const channel = this.#options.channel
+    const number = this.#numbering()
     return {
       push: (event: DeliveredEvent) => {
-        const k = event.positioned ? 0 : previous[0] === event.sequence ? previous[1] + 1 : 1
-        previous = [event.sequence, k]
-        const wire = toWire(event, k)
-        then(wire, this.#accept(wire, event))
+        const wire = number(event)
+        this.#accept(wire, event)
+        then(wire)
       },
       isFull: () => channel.isFull(),
       waitForRoom: () => channel.waitForRoom(),
+    }
+  }
+
+  /**
+   * The leader's sink. Its own consumer must not pace the other tabs: when its buffer is full, events
+   * still go to the window and to the others, and the consumer is given them from the window as it
+   * makes room (`#behind` counts them). Only half a window behind does reading pause (backpressure).
+   */
+  #leaderSink(): Sink {
+    const channel = this.#options.channel
+    const half = this.#window.capacity / 2
+    const number = this.#numbering()
+    const waiters: Array<() => void> = []
+    /** Hands the consumer its backlog: as much as its buffer takes, or (`all`) everything. */
+    const give = (all: boolean): void => {
+      const backlog = this.#window.newest(this.#behind)
+      let given = 0
+      while (given < backlog.length && (all || !channel.isFull())) channel.push(toEvent(backlog[given++]!))
+      this.#behind -= given
+      if (this.#behind < half) for (const wake of waiters.splice(0)) wake()
+    }
+    const drain = (): void => {
+      give(false)
+      if (this.#behind > 0) void channel.waitForRoom().then(drain)
+    }
+    return {
+      push: (event: DeliveredEvent) => {
+        const wire = number(event)
+        const ordinal = ordinalOf(wire)
+        if (!isAfter(ordinal, this.#last)) return
+        this.#last = ordinal
+        this.#window.add(wire)
+        this.#relay(wire)
+        if (this.#behind === 0 && !channel.isFull()) return channel.push(event)
+        if (++this.#behind === 1) void channel.waitForRoom().then(drain)
+        // A window's worth behind within one network chunk: give the consumer everything rather than
+        // let the window drop what it has not had (its buffer overshoots by that chunk).
+        if (this.#behind >= this.#window.capacity) give(true)
+      },
+      isFull: () => this.#behind >= half,
+      waitForRoom: () => (this.#behind < half ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
     }
   }
 
@@ -243,9 +299,7 @@ export class SharedSource implements Source {
     const leader = new Supervisor({
       ...options,
       start: this.#checkpoint(),
-      channel: this.#sink((wire, fresh) => {
-        if (fresh) this.#relay(wire)
-      }) as EventChannel,
+      channel: this.#leaderSink() as EventChannel,
       onStatus: report,
       onClosed: (state) => {
         // Our close() hands the stream over rather than ending it; nor does our own store failing.

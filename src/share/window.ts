@@ -31,6 +31,11 @@ export class RecentWindow {
     }
   }
 
+  /** The newest `count` events, oldest first. */
+  newest(count: number): WireEvent[] {
+    return count > 0 ? this.#events.slice(Math.max(this.#head, this.#events.length - count)) : []
+  }
+
   /**
    * What a tab that has everything up to `after` needs: the events after it, when the window reaches
    * back that far; otherwise the whole window and its floor, so the tab fetches up to the floor itself.

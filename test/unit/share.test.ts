@@ -217,6 +217,40 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     expect(server.log(sid)).toHaveLength(1)
   })
 
+  it("a leader whose consumer dawdles does not hold the other tabs back, and misses nothing itself", async () => {
+    uninstall = installLocks()
+    const { sid, url } = server.feed({ total: 1_000_000, interval: 2, hold: true })
+    // 4 events of room, and a consumer that takes 25 ms per event for its first 40 events.
+    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, shareAcrossTabs: true })
+    subs.push(leader)
+    const leaderSeen: number[] = []
+    let dawdle = true
+    void (async () => {
+      for await (const event of leader) {
+        leaderSeen.push(event.sequence)
+        if (dawdle) await new Promise((r) => setTimeout(r, 25))
+      }
+    })()
+    while (leaderSeen.length < 3) await new Promise((r) => setTimeout(r, 5))
+    const follower = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(follower)
+    const followerSeen: number[] = []
+    void (async () => {
+      for await (const event of follower) followerSeen.push(event.sequence)
+    })()
+    while (leaderSeen.length < 40) await new Promise((r) => setTimeout(r, 5))
+    // While the leader's consumer took ~40 events (~1 s), the follower got what the server sent
+    // meanwhile (hundreds), not just what the leader's consumer let through (its 40 and 4 of room).
+    expect(followerSeen.length).toBeGreaterThan(3 * leaderSeen.length)
+    dawdle = false
+    const target = followerSeen.at(-1)! + 100
+    while (leaderSeen.at(-1)! < target || followerSeen.at(-1)! < target) await new Promise((r) => setTimeout(r, 10))
+    expect(leader.role).toBe('leader')
+    expect(contiguous(leaderSeen)).toBe(true)
+    expect(contiguous(followerSeen)).toBe(true)
+    expect(server.log(sid)).toHaveLength(1)
+  })
+
   it('hand-off to a follower that is behind another: neither loses nor repeats an event', async () => {
     uninstall = installLocks()
     const { sid, url } = server.feed({ total: 1_000_000, interval: 2, hold: true })
