@@ -21,6 +21,8 @@ export interface Source {
 /** The slice of the channel a supervisor pushes into. */
 type Sink = Pick<EventChannel, 'push' | 'isFull' | 'waitForRoom'>
 
+const toEvent = (wire: WireEvent): DeliveredEvent => new DeliveredEvent(wire[0], wire[1], wire[2] ?? undefined, wire[3], wire[5], wire[6] ?? undefined, wire[4] === 0)
+
 interface LocksLike {
   request(name: string, options: { signal: AbortSignal }, callback: () => Promise<void>): Promise<unknown>
 }
@@ -40,8 +42,6 @@ interface LocksLike {
  * is after the newest one it has: nothing repeats across a hand-off or a catch-up, and every gap is
  * filled from a window or a catch-up connection before live events are accepted again.
  */
-const toEvent = (wire: WireEvent): DeliveredEvent => new DeliveredEvent(wire[0], wire[1], wire[2] ?? undefined, wire[3], wire[5], wire[6] ?? undefined, wire[4] === 0)
-
 export class SharedSource implements Source {
   readonly #options: SupervisorOptions
   readonly #name: string
