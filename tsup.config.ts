@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { defineConfig } from 'tsup'
 
 // One entry per subpath so a Worker that imports `resumable-sse/kv` never pulls in idb-keyval.
@@ -42,5 +43,7 @@ export default defineConfig([
     platform: 'browser',
     noExternal: [/.*/],
     outExtension: () => ({ js: '.global.js' }),
+    // shareAcrossTabs: one file anyway, so the share code is imported statically (src/share/load-static.ts).
+    esbuildPlugins: [{ name: 'static-share', setup: (b) => void b.onResolve({ filter: /\/share\/load\.js$/ }, (a) => ({ path: join(a.resolveDir, 'share/load-static.ts') })) }],
   },
 ])

@@ -15,6 +15,7 @@ import { checkpoint } from './sections/checkpoint.js'
 import { loopback } from './sections/loopback.js'
 import { memory } from './sections/memory.js'
 import { resume } from './sections/resume.js'
+import { share } from './sections/share.js'
 import { size } from './sections/size.js'
 import { throughput } from './sections/throughput.js'
 
@@ -90,6 +91,7 @@ try {
   if (wants(4)) emit(await resume({ lib, ...PLAN.resume }))
   if (wants(5) && server) emit(await memory({ lib, server, ...PLAN.memory }))
   if (wants(6)) emit(await size(root))
+  if (wants(7)) emit(await share({ root, measureMs: 5000, warmupMs: 1000 }))
 } finally {
   await server?.stop()
 }

@@ -33,8 +33,21 @@ const PEERS = {
 
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length
 
-async function bundle(contents) {
+/**
+ * Code the library loads with `import()` only when a feature is used (shareAcrossTabs) is a separate
+ * chunk for any splitting bundler (Vite, Rollup, webpack) and is not downloaded otherwise, so the core
+ * is measured without it (`lazy: false`) and the chunk on its own (`lazy.share`).
+ */
+const skipLazy = {
+  name: 'skip-lazy',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined))
+  },
+}
+
+async function bundle(contents, lazy = false) {
   const result = await build({
+    plugins: lazy ? [] : [skipLazy],
     stdin: { contents, resolveDir: root, sourcefile: 'entry.js', loader: 'js' },
     bundle: true,
     minify: true,
@@ -51,6 +64,8 @@ async function bundle(contents) {
 export async function measure() {
   if (!existsSync(join(root, 'dist/index.js'))) throw new Error('dist/ is missing: run `npx tsup` first')
   const core = await bundle(CORE)
+  const withLazy = await bundle(CORE, true)
+  const lazy = { share: { gzip: withLazy.gzip - core.gzip, min: withLazy.min - core.min } }
   const stores = {}
   for (const [name, specifier] of Object.entries(STORES)) {
     // `export *` keeps everything the subpath offers, so this is the whole cost of importing it.
@@ -61,7 +76,7 @@ export async function measure() {
   const cdn = { min: globalBytes.length, gzip: gz(globalBytes) }
   const peers = {}
   for (const [name, contents] of Object.entries(PEERS)) peers[name] = await bundle(contents)
-  return { core, stores, cdn, peers }
+  return { core, lazy, stores, cdn, peers }
 }
 
 const kB = (n) => `${(n / 1000).toFixed(2)} kB`
@@ -69,6 +84,7 @@ const kB = (n) => `${(n / 1000).toFixed(2)} kB`
 function table(m) {
   const lines = [
     `core (subscribe + MemoryStore)   ${kB(m.core.gzip)} min+gz   (${kB(m.core.min)} min)`,
+    ...Object.entries(m.lazy).map(([n, s]) => `  + ${(n + ' (lazy chunk, when used)').padEnd(30)}+${kB(s.gzip)} min+gz`),
     ...Object.entries(m.stores).map(([n, s]) => `  + ${n.padEnd(30)}+${kB(s.gzip)} min+gz`),
     `CDN build (resumable-sse.global.js) ${kB(m.cdn.gzip)} min+gz`,
     ...Object.entries(m.peers).map(([n, s]) => `peer ${n.padEnd(31)}${kB(s.gzip)} min+gz`),

@@ -45,6 +45,10 @@ export const DEFAULTS = {
   flushTimeout: 10_000,
   commitInterval: 50,
   healthyAfter: 1000,
+  /** shareAcrossTabs: recent events every tab keeps, so a joining tab catches up without a connection. */
+  shareWindow: 1024,
+  /** shareAcrossTabs: a leader whose stream ended for good keeps the lock this long, so every tab hears the end first. */
+  shareEndGrace: 500,
 } as const
 
 /** Validates every option up front with a message that names it, and applies defaults. */

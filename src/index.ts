@@ -47,4 +47,5 @@ export type {
   StartPosition,
   Runtime,
   RequestContext,
+  Role,
 } from './types.js'

@@ -6,9 +6,12 @@ import type { DeliveredEvent } from './delivery/event.js'
 import { ConfigError, type ResumableSSEError, StoreError } from './errors.js'
 import { resolveConfig, type ResolvedConfig } from './config.js'
 import { checkpointProblem } from './dialects/dialect.js'
-import { Supervisor } from './supervisor/run.js'
+import { Supervisor, type SupervisorOptions } from './supervisor/run.js'
+import { canShare } from './share/detect.js'
+import { loadShare } from './share/load.js'
+import type { Source } from './share/source.js'
 import type { MachineState } from './supervisor/machine.js'
-import type { Handler, SSEEvent, Status, StatusChange, StatusEvent, Subscription, SubscribeOptions } from './types.js'
+import type { Handler, Role, SSEEvent, Status, StatusChange, StatusEvent, Subscription, SubscribeOptions } from './types.js'
 import { toStoreError } from './checkpoint/contract.js'
 
 /**
@@ -17,7 +20,7 @@ import { toStoreError } from './checkpoint/contract.js'
  * background and reaches you through iteration, `forEach`, and status events.
  */
 export function subscribe(options: SubscribeOptions): Subscription {
-  return new ResumableSubscription(resolveConfig(options))
+  return new ResumableSubscription(resolveConfig(options), options.shareAcrossTabs === true)
 }
 
 type StatusListener = (event: StatusEvent) => void
@@ -75,7 +78,8 @@ class ResumableSubscription implements Subscription {
   readonly #channel: EventChannel
   readonly #listeners = new Set<StatusListener>()
   #committer: Committer | undefined
-  #supervisor: Supervisor | undefined
+  #supervisor: Source | undefined
+  #role: Role = 'solo'
   #status: Status = 'connecting'
   /** The event the consumer holds: committed when it asks for the next one. */
   #held: DeliveredEvent | undefined
@@ -94,8 +98,9 @@ class ResumableSubscription implements Subscription {
     this.close().catch((error: unknown) => this.#config.onNotice?.({ kind: 'store-error', error: toStoreError(error, 'flush') }))
   }
 
-  constructor(config: ResolvedConfig) {
+  constructor(config: ResolvedConfig, share = false) {
     this.#config = config
+    if (share) this.#role = canShare() ? 'follower' : this.#notifyRole('solo')
     this.key = config.key ?? deriveKey(config)
     this.#channel = new EventChannel(config.highWaterMark, config.highWaterSize, (marker) => this.#committer?.commit(marker))
     this.#finished = new Promise((resolve) => {
@@ -119,6 +124,15 @@ class ResumableSubscription implements Subscription {
     return this.#committer?.checkpoint
   }
 
+  get role(): Role {
+    return this.#role
+  }
+
+  #notifyRole(role: Role): Role {
+    this.#config.onNotice?.({ kind: 'role', role })
+    return (this.#role = role)
+  }
+
   get reconnects(): number {
     return this.#supervisor?.state.reconnects ?? 0
   }
@@ -139,7 +153,7 @@ class ResumableSubscription implements Subscription {
     if (start !== undefined && config.from === undefined) config.onNotice?.({ kind: 'resumed', checkpoint: start })
 
     this.#committer = new Committer(config.store, this.key, config.runtime, config.commitInterval, (error) => this.#onStoreError(error), start)
-    this.#supervisor = new Supervisor({
+    const options: SupervisorOptions = {
       runtime: config.runtime,
       request: config.request,
       dialect: config.dialect,
@@ -154,8 +168,22 @@ class ResumableSubscription implements Subscription {
       onStatus: (change) => this.#setStatus(change),
       onNotice: (notice) => config.onNotice?.(notice),
       onClosed: (state) => this.#onClosed(state),
-    })
-    this.#supervisor.start()
+    }
+    // shareAcrossTabs: the share code is loaded only now, so a plain import does not pay for it.
+    const source = this.#role === 'solo' ? new Supervisor(options) : await this.#shared(options)
+    if (this.#closing) return
+    this.#supervisor = source
+    source.start()
+  }
+
+  async #shared(options: SupervisorOptions): Promise<Source> {
+    try {
+      const { SharedSource } = await loadShare()
+      return new SharedSource(options, this.key, (role) => this.#notifyRole(role))
+    } catch {
+      this.#notifyRole('solo')
+      return new Supervisor(options)
+    }
   }
 
   #failBeforeStart(error: ResumableSSEError): void {

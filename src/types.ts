@@ -71,6 +71,11 @@ export type Notice =
   | { readonly kind: 'duplicate'; readonly sequence: number }
   | { readonly kind: 'store-error'; readonly error: ResumableSSEError }
   | { readonly kind: 'resumed'; readonly checkpoint: Checkpoint }
+  /** shareAcrossTabs: this tab's role changed (`solo`: sharing is not available here). */
+  | { readonly kind: 'role'; readonly role: Role }
+
+/** shareAcrossTabs: whether this tab runs the connection, relays another tab's, or has its own. */
+export type Role = 'leader' | 'follower' | 'solo'
 
 export type MaybePromise<T> = T | Promise<T>
 
@@ -188,6 +193,12 @@ export interface SubscribeOptions {
   onStoreError?: 'fail' | 'report'
   /** Browsers: close the connection while the page is hidden, resume when visible. @default false */
   pauseWhenHidden?: boolean
+  /**
+   * Browsers: share one connection among all tabs of this origin and profile that use the same resume
+   * key (a leader tab elected with Web Locks relays over BroadcastChannel). Elsewhere: `role: 'solo'`.
+   * @default false
+   */
+  shareAcrossTabs?: boolean
   onStatus?: (change: StatusChange) => void
   onNotice?: (notice: Notice) => void
   /** Inject `fetch` (a custom agent, a test double of the network, a Worker service binding). */
@@ -206,6 +217,8 @@ export interface Subscription extends AsyncIterable<SSEEvent> {
   readonly checkpoint: Checkpoint | undefined
   /** Reconnects since the start. */
   readonly reconnects: number
+  /** shareAcrossTabs: `follower` until this tab wins the election; `solo` when not sharing. */
+  readonly role: Role
   /** Stops the subscription, ends iteration, flushes checkpoints; resolves when nothing is in flight. */
   close(): Promise<void>
   /** Resolves when every checkpoint committed so far is durable in the store. */

@@ -45,6 +45,8 @@ const sub = subscribe({
   dialect: lastEventId({ contiguous: true }),
   // Small enough that the stall fault is caught in a few seconds (the server beats every second).
   heartbeatTimeout: 3000,
+  // Every tab of the playground shares one connection: the leader tab runs it, the others follow.
+  shareAcrossTabs: true,
   onStatus(change) {
     timeline.status(change)
     chart.status(change.status)
@@ -69,11 +71,28 @@ const sub = subscribe({
       case 'store-error':
         timeline.notice('store error', notice.error.message)
         break
+      case 'role':
+        showRole(notice.role)
+        timeline.notice(
+          'role',
+          notice.role === 'leader'
+            ? 'this tab leads: it runs the connection and relays to the other tabs (hand-off)'
+            : 'shareAcrossTabs unavailable here: a connection of its own',
+        )
+        break
     }
   },
 })
 
 $('cp-store').textContent = 'IndexedDBStore'
+
+/** The role pill: a follower tab receives everything from the leader tab over a BroadcastChannel. */
+function showRole(role) {
+  $('role').dataset.role = role
+  $('role-name').textContent = role === 'leader' ? 'leader tab' : role === 'follower' ? 'follower tab' : 'solo'
+  $('role-invite').textContent = role === 'solo' ? '' : role === 'leader' ? 'open a second tab ↗ (it will share this connection)' : 'close the leader tab to see a hand-off'
+}
+showRole(sub.role)
 // The derived resume key (SHA-256 of url, method, body, dialect): shortened, whole in the tooltip.
 $('cp-key').textContent = `${sub.key.slice(0, 12)}…${sub.key.slice(-6)}`
 $('cp-key').title = sub.key

@@ -75,6 +75,8 @@ export interface SSEServer {
   close(): Promise<void>
   /** The requests made to `/events` with this `sid`, in arrival order. */
   log(sid: string): RequestRecord[]
+  /** How many `/events` streams of this `sid` are open right now. */
+  open(sid: string): number
 }
 
 /** Query parameters of `/events`, typed; `feedUrl` encodes them (the plan as JSON). */
@@ -136,6 +138,7 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
   const logs = new Map<string, RequestRecord[]>()
   const sockets = new Set<Socket>()
   const streams = new Set<AbortController>()
+  const open = new Map<string, number>()
 
   const server = http.createServer((req, res) => {
     res.on('error', () => {}) // a client that went away mid-write is normal here
@@ -235,7 +238,9 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
     const { signal } = stream
     let heartbeatTimer: ReturnType<typeof setInterval> | undefined
     res.on('close', () => stream.abort())
+    open.set(sid, (open.get(sid) ?? 0) + 1)
     signal.addEventListener('abort', () => {
+      open.set(sid, (open.get(sid) ?? 1) - 1)
       streams.delete(stream)
       clearInterval(heartbeatTimer)
     })
@@ -318,6 +323,7 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
   return {
     url: `http://127.0.0.1:${address.port}`,
     log: (sid) => (logs.get(sid) ?? []).map((record) => structuredClone(record)),
+    open: (sid) => open.get(sid) ?? 0,
     close() {
       closing ??= new Promise<void>((done) => {
         for (const stream of streams) stream.abort()

@@ -1,0 +1,388 @@
+import type { Position } from '../checkpoint/committer.js'
+import type { Checkpoint } from '../checkpoint/contract.js'
+import { DEFAULTS } from '../config.js'
+import type { EventChannel } from '../delivery/channel.js'
+import { DeliveredEvent } from '../delivery/event.js'
+import { ResumableSSEError } from '../errors.js'
+import type { Input, MachineState } from '../supervisor/machine.js'
+import { Supervisor, type SupervisorOptions } from '../supervisor/run.js'
+import type { Role, Status, StatusChange, StatusReason } from '../types.js'
+import { channelName, isAfter, isOurs, type Body, NOTHING, type Ordinal, ordinalOf, PROTOCOL, toWire, type WireEvent, type WireStatus } from './protocol.js'
+import { RecentWindow } from './window.js'
+
+/** What feeds a subscription's channel: a `Supervisor`, or a `SharedSource`. */
+export interface Source {
+  start(): void
+  abort(): void
+  post(input: Input): void
+  readonly state: { readonly reconnects: number }
+}
+
+/** The slice of the channel a supervisor pushes into. */
+type Sink = Pick<EventChannel, 'push' | 'isFull' | 'waitForRoom'>
+
+const toEvent = (wire: WireEvent): DeliveredEvent => new DeliveredEvent(wire[0], wire[1], wire[2] ?? undefined, wire[3], wire[5], wire[6] ?? undefined, wire[4] === 0)
+
+interface LocksLike {
+  request(name: string, options: { signal: AbortSignal }, callback: () => Promise<void>): Promise<unknown>
+}
+
+/**
+ * One subscription shared by every tab of an origin and profile that uses the same resume key.
+ *
+ * Each tab asks for the Web Lock named after the key; the tab holding it is the leader and runs a real
+ * `Supervisor` whose events go to its own consumer and, over the BroadcastChannel of the same name, to
+ * every other tab. The others wait in the lock's queue as followers and push what the leader relays into
+ * their own channel, so their consumers (iteration, forEach, commits to the store) work exactly as with a
+ * connection of their own. The browser releases a lock when its tab closes, reloads or crashes, so the
+ * next tab in the queue takes over at once and resumes from the newest position *it* has seen; the other
+ * followers then tell it where they are and get what they lack from its window of recent events.
+ *
+ * Every tab orders events by `Ordinal` (sequence, and a count for id-less events) and accepts only what
+ * is after the newest one it has: nothing repeats across a hand-off or a catch-up, and every gap is
+ * filled from a window or a catch-up connection before live events are accepted again.
+ */
+export class SharedSource implements Source {
+  readonly #options: SupervisorOptions
+  readonly #name: string
+  readonly #onRole: (role: Role) => void
+  readonly #id: string
+  readonly #window: RecentWindow
+  /** Withdraws this tab from the lock's queue. */
+  readonly #queue = new AbortController()
+  #bc: BroadcastChannel | undefined
+  #release: (() => void) | undefined
+  #leader: Supervisor | undefined
+  #catchUp: Supervisor | undefined
+  /** The newest event pushed into our channel. */
+  #last: Ordinal
+  /** The newest positioned one: where a connection of ours resumes. */
+  #position: Position | undefined
+  /** Follower: live events are accepted (false until the leader answered our `join`). */
+  #synced = false
+  #status: Status = 'connecting'
+  #wireStatus: WireStatus | null = null
+  #reconnects = 0
+  /** The leader's own store failed: its end is not the stream's end, so followers are not told. */
+  #ownFailure = false
+  #closed = false
+  /** Leader: events delivered in the current task, relayed in one message when it ends. */
+  #outbox: WireEvent[] | undefined
+  /** Leader: ms to keep the lock after we stop (see `#lead`). */
+  #hold = 0
+  /** Leader: events its own consumer has not been given yet (the newest ones in the window). */
+  #behind = 0
+
+  constructor(options: SupervisorOptions, key: string, onRole: (role: Role) => void) {
+    this.#options = options
+    this.#name = channelName(key)
+    this.#onRole = onRole
+    this.#id = options.runtime.random().toString(36).slice(2)
+    this.#position = options.start
+    this.#last = options.start ? [options.start.sequence, 0] : NOTHING
+    this.#window = new RecentWindow(this.#last, DEFAULTS.shareWindow)
+  }
+
+  get state(): { readonly reconnects: number } {
+    return this.#leader?.state ?? { reconnects: this.#reconnects }
+  }
+
+  start(): void {
+    const bc = new BroadcastChannel(this.#name)
+    bc.onmessage = (message: MessageEvent) => this.#receive(message.data)
+    this.#bc = bc
+    const locks = (globalThis as unknown as { navigator: { locks: LocksLike } }).navigator.locks
+    locks
+      .request(this.#name, { signal: this.#queue.signal }, () => {
+        if (this.#closed) return Promise.resolve()
+        // Held until we close; the browser releases it by itself when the tab goes away.
+        const held = new Promise<void>((resolve) => {
+          this.#release = resolve
+        })
+        this.#lead()
+        return held
+      })
+      .catch(() => {}) // withdrawn from the queue by close()
+    this.#join()
+  }
+
+  post(input: Input): void {
+    if (this.#leader) {
+      this.#ownFailure = true
+      this.#leader.post(input)
+    } else if (input.type === 'failed') this.#end('error', input.error)
+  }
+
+  abort(): void {
+    if (this.#leader) this.#leader.abort()
+    else this.#end('aborted')
+  }
+
+  #send(message: Body): void {
+    // Whatever else we say must not overtake the events before it (a status 'closed' after the last ones).
+    if (this.#outbox) this.#flushOutbox()
+    if (!this.#closed) this.#bc?.postMessage({ v: PROTOCOL, ...message })
+  }
+
+  /**
+   * One message per task rather than per event: posting costs the leader's main thread more than the
+   * event itself, and a network chunk often carries many events. A microtask adds no latency.
+   */
+  #relay(wire: WireEvent): void {
+    if (this.#outbox) {
+      this.#outbox.push(wire)
+      return
+    }
+    this.#outbox = [wire]
+    queueMicrotask(() => this.#flushOutbox())
+  }
+
+  #flushOutbox(): void {
+    const events = this.#outbox
+    this.#outbox = undefined
+    if (events && !this.#closed) this.#bc?.postMessage({ v: PROTOCOL, t: 'ev', e: events })
+  }
+
+  #receive(data: unknown): void {
+    if (!isOurs(data) || this.#closed) return
+    if (this.#leader) {
+      if (data.t === 'join') {
+        const { events, floor } = this.#window.answer(data.after)
+        this.#send({ t: 'cu', to: data.from, e: events, floor, s: this.#wireStatus })
+      }
+      return
+    }
+    switch (data.t) {
+      case 'ev':
+        if (this.#synced) {
+          for (const event of data.e) this.#accept(event)
+          // No backpressure across tabs: a follower whose consumer falls behind stops taking live
+          // events and asks again from where it is once there is room (from the window, or fetching).
+          if (this.#options.channel.isFull()) {
+            this.#synced = false
+            void this.#options.channel.waitForRoom().then(() => this.#join())
+          }
+        }
+        return
+      case 'st':
+        this.#mirror(data.s)
+        return
+      case 'hi':
+        this.#join()
+        return
+      case 'cu':
+        if (data.to === this.#id && !this.#catchUp) this.#caughtUp(data.e, data.floor, data.s)
+        return
+    }
+  }
+
+  #join(): void {
+    if (this.#leader || this.#closed) return
+    this.#synced = false
+    this.#send({ t: 'join', from: this.#id, after: this.#last })
+  }
+
+  #caughtUp(events: readonly WireEvent[], floor: Ordinal | null, status: WireStatus | null): void {
+    if (status) this.#mirror(status)
+    if (this.#closed) return
+    if (floor && isAfter(floor, this.#last)) return this.#fetchUpTo(floor)
+    for (const event of events) this.#accept(event)
+    this.#synced = true
+  }
+
+  /**
+   * Pushes one event into our channel unless we have it already; every tab keeps it in its window.
+   * Returns whether it was new.
+   */
+  #accept(wire: WireEvent, event?: DeliveredEvent): boolean {
+    const ordinal = ordinalOf(wire)
+    if (!isAfter(ordinal, this.#last)) return false
+    this.#last = ordinal
+    this.#window.add(wire)
+    event ??= toEvent(wire)
+    if (event.positioned) this.#position = event
+    this.#options.channel.push(event)
+    return true
+  }
+
+  /**
+   * Numbers the id-less events of a supervisor of ours. It resumes from #position, so id-less events
+   * after it are counted from there again (and then recognised as ones we have).
+   */
+  #numbering(): (event: DeliveredEvent) => WireEvent {
+    let previous: Ordinal = this.#position ? [this.#position.sequence, 0] : NOTHING
+    return (event) => {
+      const k = event.positioned ? 0 : previous[0] === event.sequence ? previous[1] + 1 : 1
+      previous = [event.sequence, k]
+      return toWire(event, k)
+    }
+  }
+
+  /** The catch-up connection's sink: our channel, as a follower's (`then` sees each event). */
+  #sink(then: (wire: WireEvent) => void): Sink {
+    const channel = this.#options.channel
+    const number = this.#numbering()
+    return {
+      push: (event: DeliveredEvent) => {
+        const wire = number(event)
+        this.#accept(wire, event)
+        then(wire)
+      },
+      isFull: () => channel.isFull(),
+      waitForRoom: () => channel.waitForRoom(),
+    }
+  }
+
+  /**
+   * The leader's sink. Its own consumer must not pace the other tabs: when its buffer is full, events
+   * still go to the window and to the others, and the consumer is given them from the window as it
+   * makes room (`#behind` counts them). Only half a window behind does reading pause (backpressure).
+   */
+  #leaderSink(): Sink {
+    const channel = this.#options.channel
+    const half = this.#window.capacity / 2
+    const number = this.#numbering()
+    const waiters: Array<() => void> = []
+    /** Hands the consumer its backlog: as much as its buffer takes, or (`all`) everything. */
+    const give = (all: boolean): void => {
+      const backlog = this.#window.newest(this.#behind)
+      let given = 0
+      while (given < backlog.length && (all || !channel.isFull())) channel.push(toEvent(backlog[given++]!))
+      this.#behind -= given
+      if (this.#behind < half) for (const wake of waiters.splice(0)) wake()
+    }
+    const drain = (): void => {
+      give(false)
+      if (this.#behind > 0) void channel.waitForRoom().then(drain)
+    }
+    return {
+      push: (event: DeliveredEvent) => {
+        const wire = number(event)
+        const ordinal = ordinalOf(wire)
+        if (!isAfter(ordinal, this.#last)) return
+        this.#last = ordinal
+        this.#window.add(wire)
+        this.#relay(wire)
+        if (this.#behind === 0 && !channel.isFull()) return channel.push(event)
+        if (++this.#behind === 1) void channel.waitForRoom().then(drain)
+        // A window's worth behind within one network chunk: give the consumer everything rather than
+        // let the window drop what it has not had (its buffer overshoots by that chunk).
+        if (this.#behind >= this.#window.capacity) give(true)
+      },
+      isFull: () => this.#behind >= half,
+      waitForRoom: () => (this.#behind < half ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    }
+  }
+
+  #checkpoint(): Checkpoint | undefined {
+    const p = this.#position
+    return p && (p.meta ? { sequence: p.sequence, cursor: p.cursor, meta: p.meta } : { sequence: p.sequence, cursor: p.cursor })
+  }
+
+  /** We won the lock: run the connection, relay it, and ask the followers where they are. */
+  #lead(): void {
+    const catchUp = this.#catchUp
+    this.#catchUp = undefined
+    catchUp?.abort()
+    this.#onRole('leader')
+    const options = this.#options
+    const wireStatus = ({ error, ...rest }: StatusChange): WireStatus => (error ? { ...rest, error: { code: error.code, message: error.message } } : rest)
+    const report = (change: StatusChange): void => {
+      this.#wireStatus = wireStatus(change)
+      // 'closed' is told (or not) by onClosed, which runs first.
+      if (change.status !== 'closed') this.#send({ t: 'st', s: this.#wireStatus })
+      this.#status = change.status
+      options.onStatus(change)
+    }
+    // A hand-off: every tab shows the new connection being opened (a first leader is connecting already).
+    if (this.#status !== 'connecting') report({ status: 'connecting', previous: this.#status, attempt: 0, reconnects: this.#reconnects })
+    const leader = new Supervisor({
+      ...options,
+      start: this.#checkpoint(),
+      channel: this.#leaderSink() as EventChannel,
+      onStatus: report,
+      onClosed: (state) => {
+        // Our close() hands the stream over rather than ending it; nor does our own store failing.
+        // Any other end is the stream's (a fatal error, the end of a replay): every tab ends with it,
+        // and we keep the lock a moment, or a follower could win it before our message reaches it.
+        if (state.reason !== 'aborted' && !this.#ownFailure) {
+          const { status, attempt, reconnects, reason, error } = state
+          this.#send({ t: 'st', s: wireStatus({ status, previous: this.#status, attempt, reconnects, ...(reason && { reason }), ...(error && { error }) }) })
+          this.#hold = DEFAULTS.shareEndGrace
+        }
+        this.#stop()
+        options.onClosed(state)
+      },
+    })
+    this.#leader = leader
+    this.#send({ t: 'hi' })
+    leader.start()
+  }
+
+  /** Follower: mirror the leader's connection status; its end (done, fatal error) is ours too. */
+  #mirror(s: WireStatus): void {
+    this.#reconnects = s.reconnects
+    if (s.status === 'closed') {
+      this.#end(s.reason ?? 'error', s.error && new ResumableSSEError(s.error.code as never, s.error.message))
+      return
+    }
+    if (s.status === this.#status && s.delay === undefined) return
+    const previous = this.#status
+    this.#status = s.status
+    this.#options.onStatus({ ...s, previous } as StatusChange)
+  }
+
+  /**
+   * Our position is older than the leader's window: fetch the part in between over a short connection
+   * of our own (our headers, from our own position), then ask the leader again for the rest.
+   */
+  #fetchUpTo(floor: Ordinal): void {
+    const options = this.#options
+    const done = (): void => {
+      if (this.#catchUp !== catchUp) return
+      this.#catchUp = undefined
+      catchUp.abort()
+      this.#join()
+    }
+    const catchUp: Supervisor = new Supervisor({
+      ...options,
+      start: this.#checkpoint(),
+      channel: this.#sink((wire) => {
+        if (!isAfter(floor, ordinalOf(wire))) done()
+      }) as EventChannel,
+      onStatus: () => {},
+      onClosed: (state) => {
+        if (this.#catchUp !== catchUp) return
+        if (state.error) this.#end('error', state.error)
+        else done()
+      },
+    })
+    this.#catchUp = catchUp
+    catchUp.start()
+  }
+
+  /** Follower ending: the stream ended, our store failed, or close(). */
+  #end(reason: StatusReason, error?: ResumableSSEError): void {
+    if (this.#closed) return
+    this.#stop()
+    const change: StatusChange = { status: 'closed', previous: this.#status, attempt: 0, reconnects: this.#reconnects, reason, ...(error && { error }) }
+    this.#status = 'closed'
+    this.#options.onStatus(change)
+    this.#options.onClosed({ ...change, authRefreshed: false, retryBase: undefined, offline: false, hidden: false, connectedBefore: false } as MachineState)
+  }
+
+  #stop(): void {
+    this.#flushOutbox()
+    this.#closed = true
+    const catchUp = this.#catchUp
+    this.#catchUp = undefined
+    catchUp?.abort()
+    this.#queue.abort()
+    const release = this.#release
+    if (release) {
+      if (this.#hold > 0) this.#options.runtime.setTimeout(release, this.#hold)
+      else release()
+    }
+    this.#bc?.close()
+  }
+}

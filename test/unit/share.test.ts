@@ -1,0 +1,337 @@
+// shareAcrossTabs outside a browser page, in Node: (1) where sharing is not possible it is `solo` with
+// a notice and works as usual; (2) the protocol's pieces (ordering, version stamp, recent window);
+// (3) the protocol end to end between subscriptions of one process over Node's real BroadcastChannel
+// (which delivers between instances of one name like tabs of one profile). Node 20 has no Web Locks,
+// so (3) installs a small in-process lock manager with the Web Locks semantics we rely on (a FIFO queue
+// per name, the holder keeps it until its callback's promise settles, a signal withdraws a waiter) and
+// says it is a worker (`importScripts`): the election is not what these tests are about, the relay is.
+import { afterEach, describe, expect, it } from 'vitest'
+import { MemoryStore, type Notice, type SSEEvent, subscribe, type Subscription } from '../../src/index.js'
+import { channelName, isAfter, isOurs, NOTHING, PROTOCOL, type WireEvent } from '../../src/share/protocol.js'
+import { RecentWindow } from '../../src/share/window.js'
+import { useFeedServer } from '../support/feed-server.js'
+
+const server = useFeedServer('share')
+
+const wire = (sequence: number, k = 0): WireEvent => ['message', `d${sequence}.${k}`, k === 0 ? String(sequence) : null, sequence, k, String(sequence), null]
+
+describe('the protocol pieces', () => {
+  it('orders id-less events after the positioned event they follow, and before the next', () => {
+    expect(isAfter([5, 1], [5, 0])).toBe(true)
+    expect(isAfter([6, 0], [5, 3])).toBe(true)
+    expect(isAfter([5, 0], [5, 1])).toBe(false)
+    expect(isAfter([5, 1], [5, 1])).toBe(false)
+    expect(isAfter([0, 1], NOTHING)).toBe(true)
+  })
+
+  it('accepts only messages stamped with this protocol version', () => {
+    expect(isOurs({ v: PROTOCOL, t: 'hi' })).toBe(true)
+    expect(isOurs({ v: PROTOCOL + 1, t: 'hi' })).toBe(false)
+    expect(isOurs({ t: 'hi' })).toBe(false)
+    expect(isOurs('hi')).toBe(false)
+    expect(isOurs(null)).toBe(false)
+    // Lock and channel carry the version too, so another version elects its own leader.
+    expect(channelName('k')).toBe(`rsse:${PROTOCOL}:k`)
+  })
+
+  it('the recent window answers a joiner with what follows its position, or with its floor when it is older', () => {
+    const window = new RecentWindow([10, 0], 3)
+    for (const sequence of [11, 12, 13]) window.add(wire(sequence))
+    expect(window.answer([11, 0])).toEqual({ events: [wire(12), wire(13)], floor: null })
+    expect(window.answer([10, 0])).toEqual({ events: [wire(11), wire(12), wire(13)], floor: null })
+    expect(window.answer([9, 0])).toEqual({ events: [wire(11), wire(12), wire(13)], floor: [10, 0] })
+    window.add(wire(13, 1))
+    window.add(wire(14))
+    // Two evicted: the floor is the newest evicted event; the joiner at 11 is now behind it.
+    expect(window.answer([11, 0])).toEqual({ events: [wire(13), wire(13, 1), wire(14)], floor: [12, 0] })
+    expect(window.answer([13, 0])).toEqual({ events: [wire(13, 1), wire(14)], floor: null })
+    // A tab with no position at all starts where the window starts.
+    expect(window.answer(NOTHING)).toEqual({ events: [wire(13), wire(13, 1), wire(14)], floor: null })
+    for (let sequence = 15; sequence < 5000; sequence++) window.add(wire(sequence))
+    expect(window.answer([4996, 0])).toEqual({ events: [wire(4997), wire(4998), wire(4999)], floor: null })
+  })
+})
+
+describe('outside a window or worker (Node): solo', () => {
+  it('shareAcrossTabs is role solo with a notice, never an error, and delivers as usual', async () => {
+    const { url } = server.feed({ total: 3 })
+    const notices: Notice[] = []
+    const sub = subscribe({ url, shareAcrossTabs: true, onNotice: (n) => notices.push(n) })
+    expect(sub.role).toBe('solo')
+    expect(notices).toEqual([{ kind: 'role', role: 'solo' }])
+    const seen: number[] = []
+    const stop = setTimeout(() => void sub.close(), 2000)
+    for await (const event of sub) {
+      seen.push(event.sequence)
+      if (seen.length === 3) break
+    }
+    clearTimeout(stop)
+    expect(seen).toEqual([1, 2, 3])
+  })
+
+  it('without shareAcrossTabs the role is solo and nothing is announced', () => {
+    const notices: Notice[] = []
+    const sub = subscribe({ url: server.feed({ total: 1 }).url, onNotice: (n) => notices.push(n) })
+    expect(sub.role).toBe('solo')
+    expect(notices).toEqual([])
+    return sub.close()
+  })
+})
+
+/** Web Locks as far as we use them: exclusive, FIFO per name, released when the callback settles. */
+function installLocks(): () => void {
+  const queues = new Map<string, Array<() => void>>()
+  const held = new Set<string>()
+  const grantNext = (name: string) => {
+    const next = queues.get(name)?.shift()
+    if (next) next()
+  }
+  const locks = {
+    request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const grant = () => {
+          options.signal?.removeEventListener('abort', onAbort)
+          held.add(name)
+          Promise.resolve()
+            .then(callback)
+            .then(resolve, reject)
+            .finally(() => {
+              held.delete(name)
+              grantNext(name)
+            })
+        }
+        const onAbort = () => {
+          const queue = queues.get(name) ?? []
+          queue.splice(queue.indexOf(grant), 1)
+          reject(new DOMException('withdrawn', 'AbortError'))
+        }
+        options.signal?.addEventListener('abort', onAbort, { once: true })
+        if (!held.has(name) && !(queues.get(name)?.length ?? 0)) grant()
+        else queues.set(name, [...(queues.get(name) ?? []), grant])
+      })
+    },
+  }
+  const scope = globalThis as { navigator?: unknown; importScripts?: unknown }
+  const before = Object.getOwnPropertyDescriptor(globalThis, 'navigator')
+  Object.defineProperty(globalThis, 'navigator', { configurable: true, value: { locks } })
+  scope.importScripts = () => {}
+  return () => {
+    delete scope.importScripts
+    if (before) Object.defineProperty(globalThis, 'navigator', before)
+    else delete scope.navigator
+  }
+}
+
+describe('the relay between subscriptions of one key (real BroadcastChannel)', () => {
+  let uninstall: (() => void) | undefined
+  const subs: Subscription[] = []
+  afterEach(async () => {
+    await Promise.all(subs.splice(0).map((s) => s.close()))
+    uninstall?.()
+    uninstall = undefined
+  })
+
+  /** Consumes into an array of sequences; resolves (a copy) when `enough` says so, and goes on consuming. */
+  function collect(sub: Subscription, enough: (seen: number[]) => boolean): Promise<number[]> {
+    const seen: number[] = []
+    return new Promise((resolve, reject) => {
+      void (async () => {
+        for await (const event of sub as AsyncIterable<SSEEvent>) {
+          seen.push(event.sequence)
+          if (enough(seen)) resolve([...seen])
+        }
+        resolve([...seen])
+      })().catch(reject)
+    })
+  }
+
+  const contiguous = (seen: number[]) => seen.every((s, i) => i === 0 || s === seen[i - 1]! + 1)
+
+  it('a second subscription follows the first: one request, the same events, leader and follower', async () => {
+    uninstall = installLocks()
+    const { sid, url } = server.feed({ total: 1_000_000, interval: 5, hold: true })
+    const store = new MemoryStore()
+    const leader = subscribe({ url, store, shareAcrossTabs: true })
+    subs.push(leader)
+    const first = collect(leader, (s) => s.length >= 60)
+    // The follower comes once the leader has committed something: it starts after that checkpoint.
+    while ((leader.checkpoint?.sequence ?? 0) < 5) await new Promise((r) => setTimeout(r, 10))
+    await leader.flush()
+    const follower = subscribe({ url, store, shareAcrossTabs: true })
+    subs.push(follower)
+    expect(follower.role).toBe('follower')
+    const second = await collect(follower, (s) => s.length >= 30)
+    const firstSeen = await first
+    expect(leader.role).toBe('leader')
+    expect(follower.role).toBe('follower')
+    expect(server.log(sid)).toHaveLength(1)
+    expect(contiguous(firstSeen) && contiguous(second)).toBe(true)
+    // The follower started after the checkpoint the leader had committed, and missed nothing since.
+    expect(second[0]).toBeGreaterThan(1)
+    expect(follower.status).toBe('open')
+  })
+
+  it('ignores messages of another protocol version on its channel', async () => {
+    uninstall = installLocks()
+    const { url } = server.feed({ total: 1_000_000, interval: 5, hold: true })
+    const store = new MemoryStore()
+    const leader = subscribe({ url, store, shareAcrossTabs: true })
+    subs.push(leader)
+    void collect(leader, () => false)
+    await new Promise((r) => setTimeout(r, 50))
+    const follower = subscribe({ url, store, shareAcrossTabs: true })
+    subs.push(follower)
+    const stranger = new BroadcastChannel(channelName(follower.key))
+    const seen = collect(follower, (s) => s.length >= 20)
+    await new Promise((r) => setTimeout(r, 30))
+    // What a future version might send: same name, a different stamp, an event far ahead.
+    stranger.postMessage({ v: PROTOCOL + 1, t: 'ev', e: [wire(999_999)] })
+    stranger.postMessage({ v: PROTOCOL + 1, t: 'st', s: { status: 'closed', previous: 'open', attempt: 0, reconnects: 0, reason: 'done' } })
+    const got = await seen
+    stranger.close()
+    expect(got).not.toContain(999_999)
+    expect(contiguous(got)).toBe(true)
+    expect(follower.status).toBe('open')
+  })
+
+  it('a follower whose consumer falls behind its buffer stops taking live events and asks again: nothing lost', async () => {
+    uninstall = installLocks()
+    const { sid, url } = server.feed({ total: 400, interval: 1, hold: true })
+    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(leader)
+    const led = collect(leader, (s) => s.at(-1) === 400)
+    await new Promise((r) => setTimeout(r, 20))
+    // Room for 4 events only, and a consumer that dawdles over the first ones while ~1 000/s arrive.
+    const follower = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, shareAcrossTabs: true })
+    subs.push(follower)
+    const seen: number[] = []
+    for await (const event of follower) {
+      if (seen.length < 10) await new Promise((r) => setTimeout(r, 15))
+      seen.push(event.sequence)
+      if (event.sequence === 400) break
+    }
+    await led
+    expect(follower.role).toBe('follower')
+    expect(seen.length).toBeGreaterThan(100)
+    expect(contiguous(seen)).toBe(true)
+    expect(server.log(sid)).toHaveLength(1)
+  })
+
+  it("a leader whose consumer dawdles does not hold the other tabs back, and misses nothing itself", async () => {
+    uninstall = installLocks()
+    const { sid, url } = server.feed({ total: 1_000_000, interval: 2, hold: true })
+    // 4 events of room, and a consumer that takes 25 ms per event for its first 40 events.
+    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, shareAcrossTabs: true })
+    subs.push(leader)
+    const leaderSeen: number[] = []
+    let dawdle = true
+    void (async () => {
+      for await (const event of leader) {
+        leaderSeen.push(event.sequence)
+        if (dawdle) await new Promise((r) => setTimeout(r, 25))
+      }
+    })()
+    while (leaderSeen.length < 3) await new Promise((r) => setTimeout(r, 5))
+    const follower = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(follower)
+    const followerSeen: number[] = []
+    void (async () => {
+      for await (const event of follower) followerSeen.push(event.sequence)
+    })()
+    while (leaderSeen.length < 40) await new Promise((r) => setTimeout(r, 5))
+    // While the leader's consumer took ~40 events (~1 s), the follower got what the server sent
+    // meanwhile (hundreds), not just what the leader's consumer let through (its 40 and 4 of room).
+    expect(followerSeen.length).toBeGreaterThan(3 * leaderSeen.length)
+    dawdle = false
+    const target = followerSeen.at(-1)! + 100
+    while (leaderSeen.at(-1)! < target || followerSeen.at(-1)! < target) await new Promise((r) => setTimeout(r, 10))
+    expect(leader.role).toBe('leader')
+    expect(contiguous(leaderSeen)).toBe(true)
+    expect(contiguous(followerSeen)).toBe(true)
+    expect(server.log(sid)).toHaveLength(1)
+  })
+
+  it('hand-off to a follower that is behind another: neither loses nor repeats an event', async () => {
+    uninstall = installLocks()
+    const { sid, url } = server.feed({ total: 1_000_000, interval: 2, hold: true })
+    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(leader)
+    void collect(leader, () => false)
+    while ((leader.checkpoint?.sequence ?? 0) < 5) await new Promise((r) => setTimeout(r, 10))
+    // Next in the lock's queue: a follower whose consumer dawdles (4 events of room), so it is behind.
+    const slow = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, shareAcrossTabs: true })
+    subs.push(slow)
+    const slowSeen: number[] = []
+    let dawdle = true
+    void (async () => {
+      for await (const event of slow) {
+        slowSeen.push(event.sequence)
+        if (dawdle) await new Promise((r) => setTimeout(r, 25))
+      }
+    })()
+    const fast = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(fast)
+    const fastSeen: number[] = []
+    void (async () => {
+      for await (const event of fast) fastSeen.push(event.sequence)
+    })()
+    while (fastSeen.length < 40) await new Promise((r) => setTimeout(r, 10))
+    expect(fastSeen.at(-1)! - slowSeen.at(-1)!).toBeGreaterThan(10)
+    await leader.close()
+    dawdle = false
+    while (slow.role !== 'leader') await new Promise((r) => setTimeout(r, 10))
+    const handedOffAt = fastSeen.at(-1)!
+    while (fastSeen.at(-1)! < handedOffAt + 40 || slowSeen.at(-1)! < handedOffAt + 40) await new Promise((r) => setTimeout(r, 10))
+    expect(fast.role).toBe('follower')
+    expect(contiguous(fastSeen)).toBe(true)
+    expect(contiguous(slowSeen)).toBe(true)
+    // The new leader's connection resumed where *it* was, behind the other follower.
+    expect(Number(server.log(sid)[1]!.headers['last-event-id'])).toBeLessThan(handedOffAt)
+  })
+
+  it("the leader's fatal error ends every follower with that error (after the events before it)", async () => {
+    uninstall = installLocks()
+    // Connection 1: 5 events then dropped; connection 2: 503, retry in 1 s (the follower joins
+    // meanwhile); connection 3: 404, fatal.
+    const { sid, url } = server.feed({ total: 100, hold: true, plan: [{ events: 5, then: 'drop' }, { status: 503, retryAfter: '1' }, { status: 404 }] })
+    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(leader)
+    void collect(leader, () => false).catch(() => {})
+    while (leader.status !== 'backoff') await new Promise((r) => setTimeout(r, 10))
+    const follower = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(follower)
+    const seen: number[] = []
+    const error = await (async () => {
+      for await (const event of follower) seen.push(event.sequence)
+    })().then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message?: string },
+    )
+    expect(follower.role).toBe('follower')
+    expect(seen).toEqual([1, 2, 3, 4, 5])
+    expect(error?.code).toBe('http')
+    expect(follower.status).toBe('closed')
+    // It heard the end before it could take over: no connection of its own.
+    await new Promise((r) => setTimeout(r, 700))
+    expect(server.log(sid)).toHaveLength(3)
+  })
+
+  it('a joiner behind the window fetches up to it over a short connection of its own, then follows', async () => {
+    uninstall = installLocks()
+    // 3 000 events at once: the leader's window (1 024) soon starts far after sequence 10.
+    const { sid, url } = server.feed({ total: 3000, hold: true })
+    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(leader)
+    await collect(leader, (s) => s.at(-1) === 3000)
+    const follower = subscribe({ url, store: new MemoryStore(), from: { sequence: 10, cursor: '10' }, shareAcrossTabs: true })
+    subs.push(follower)
+    const got = await collect(follower, (s) => s.at(-1) === 3000)
+    expect(follower.role).toBe('follower')
+    expect(got[0]).toBe(11)
+    expect(got).toHaveLength(2990)
+    expect(contiguous(got)).toBe(true)
+    const log = server.log(sid)
+    expect(log).toHaveLength(2)
+    expect(log[1]!.headers['last-event-id']).toBe('10')
+  })
+})
