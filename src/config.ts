@@ -119,7 +119,7 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
   if (options.signal !== undefined && !isAbortSignal(options.signal)) throw new ConfigError('Expected `signal` to be an AbortSignal')
 
   return {
-    request: { url, method, headers: options.headers, body: options.body },
+    request: { url, method, headers: options.headers, body: options.body, credentials: options.credentials },
     store,
     key: options.key,
     fingerprint: options.fingerprint,
@@ -130,6 +130,7 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
       factor,
       maxDelay,
       maxRetryAfter,
+      jitter: backoff.jitter !== false,
       maxRetries,
       mode,
       canRefreshAuth: options.refreshAuth !== undefined,

@@ -7,6 +7,7 @@ export interface RequestSpec {
   method: string
   headers: HeadersInit | (() => MaybePromise<HeadersInit>) | undefined
   body: unknown
+  credentials?: RequestCredentials | undefined
 }
 
 /**
@@ -43,5 +44,12 @@ export async function buildRequest(
     }
   }
   // No `cache` init field: workerd rejects it, and the no-cache header already says the same.
-  return new Request(attempt.url, { method: attempt.method, headers, body, signal })
+  const init: RequestInit = { method: attempt.method, headers, body, signal }
+  if (spec.credentials) {
+    // workerd rejects `credentials` (it has no cookie jar): feature-detected by trying it.
+    try {
+      return new Request(attempt.url, { ...init, credentials: spec.credentials })
+    } catch {}
+  }
+  return new Request(attempt.url, init)
 }
