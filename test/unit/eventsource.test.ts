@@ -1,0 +1,49 @@
+// The EventSource scenarios (a port of web-platform-tests' eventsource/ behaviours) against the built
+// `resumable-sse/eventsource` in Node: the ESM build through `import`, the CommonJS build through
+// Node's own `require`.
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ESLib, esScenarios } from '../scenarios/eventsource.js'
+import { type SSEServer, startSSEServer } from '../server/sse-server.js'
+
+const DIST = join(import.meta.dirname, '../../dist')
+
+async function load(format: 'ESM' | 'CommonJS'): Promise<ESLib> {
+  if (!existsSync(join(DIST, 'eventsource.js'))) throw new Error('dist/ is missing: run `npx tsup` (npm test builds first)')
+  if (format === 'CommonJS') {
+    const require = createRequire(import.meta.url)
+    return { ...(require(join(DIST, 'eventsource.cjs')) as object), MemoryStore: (require(join(DIST, 'index.cjs')) as ESLib).MemoryStore } as ESLib
+  }
+  const es = (await import(/* @vite-ignore */ pathToFileURL(join(DIST, 'eventsource.js')).href)) as object
+  const core = (await import(/* @vite-ignore */ pathToFileURL(join(DIST, 'index.js')).href)) as ESLib
+  return { ...es, MemoryStore: core.MemoryStore } as ESLib
+}
+
+let server: SSEServer
+
+beforeAll(async () => {
+  server = await startSSEServer()
+})
+
+afterAll(async () => {
+  await server?.close()
+})
+
+for (const format of ['ESM', 'CommonJS'] as const) {
+  describe(`EventSource scenarios in Node (${format} build)`, () => {
+    for (const scenario of esScenarios) {
+      it(scenario.name, async () => {
+        await scenario.run({ lib: await load(format), server: server.url, tag: `node-${format}` })
+      })
+    }
+
+    it('never touches globalThis.EventSource (Node 20 has none)', async () => {
+      const before = Object.getOwnPropertyDescriptor(globalThis, 'EventSource')
+      await load(format)
+      expect(Object.getOwnPropertyDescriptor(globalThis, 'EventSource')).toEqual(before)
+    })
+  })
+}
