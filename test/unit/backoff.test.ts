@@ -18,6 +18,24 @@ describe('backoff', () => {
     expect(Math.min(...draws)).toBe(0)
     expect(Math.max(...draws)).toBeLessThan(2000)
   })
+  it('jitter: false waits the whole window, whatever the draw (browser-like reconnection time)', () => {
+    const exact = { ...policy, factor: 1, baseDelay: 3000, jitter: false }
+    expect([0, 0.5, 0.999999].map((unit) => fullJitter(4, exact, unit))).toEqual([3000, 3000, 3000])
+  })
+})
+
+describe('BackoffOptions.jitter through the options', () => {
+  it('defaults to jitter, and `jitter: false` reaches the machine', async () => {
+    const { resolveConfig } = await import('../../src/config.js')
+    const { initialState, step } = await import('../../src/supervisor/machine.js')
+    const delayWith = (backoff: Record<string, unknown>) => {
+      const config = resolveConfig({ url: 'http://127.0.0.1:1/', backoff }).machine
+      const open = step(initialState(), { type: 'start' }, config, 0.5).state
+      return step(open, { type: 'ended', reason: 'eof' }, config, 0.5).command
+    }
+    expect(delayWith({ baseDelay: 1000 })).toEqual({ type: 'wait', ms: 500 })
+    expect(delayWith({ baseDelay: 1000, jitter: false })).toEqual({ type: 'wait', ms: 1000 })
+  })
 })
 
 describe('Retry-After', () => {
