@@ -24,6 +24,27 @@ const CONNECTING = 0
 const OPEN = 1
 const CLOSED = 2
 
+/** workerd's EventTarget calls `on<type>` properties itself; elsewhere the class registers them. */
+let runtimeCallsHandlers: boolean | undefined
+function callsHandlers(): boolean {
+  if (runtimeCallsHandlers === undefined) {
+    const probe = new EventTarget() as EventTarget & { onx?: () => void }
+    runtimeCallsHandlers = false
+    probe.onx = () => (runtimeCallsHandlers = true)
+    probe.dispatchEvent(new Event('x'))
+  }
+  return runtimeCallsHandlers
+}
+
+function messageEvent(type: string, init: { data: string; lastEventId: string; origin: string }): MessageEvent {
+  const event = new MessageEvent(type, init)
+  // workerd's MessageEvent takes only `data` from its init.
+  if (event.lastEventId !== init.lastEventId || event.origin !== init.origin) {
+    Object.defineProperties(event, { lastEventId: { value: init.lastEventId }, origin: { value: init.origin } })
+  }
+  return event
+}
+
 /**
  * A drop-in `EventSource` (WHATWG HTML §9.2) on top of `subscribe`: same interface and events, plus a
  * checkpoint store, so a reload or a restart resumes after the last event dispatched.
@@ -95,7 +116,7 @@ export class EventSource extends EventTarget {
     this.#sub
       .forEach((event) => {
         if (this.#state === CLOSED) return
-        this.dispatchEvent(new MessageEvent(event.type, { data: event.data, lastEventId: event.cursor, origin: parsed.origin }))
+        this.dispatchEvent(messageEvent(event.type, { data: event.data, lastEventId: event.cursor, origin: parsed.origin }))
         this.#dispatched++
         while (this.#pending[0] && this.#pending[0][0] <= this.#dispatched) this.#announce(this.#pending.shift()![1])
       })
@@ -132,7 +153,7 @@ export class EventSource extends EventTarget {
   #on(type: string, value: unknown): void {
     const handler = typeof value === 'function' ? (value as Listener<Event>) : null
     const wrapper = this.#wrappers[type]
-    if (handler && !wrapper) this.addEventListener(type, (this.#wrappers[type] = (event) => this.#handlers[type]?.call(this, event)))
+    if (handler && !wrapper && !callsHandlers()) this.addEventListener(type, (this.#wrappers[type] = (event) => this.#handlers[type]?.call(this, event)))
     if (!handler && wrapper) {
       this.removeEventListener(type, wrapper)
       delete this.#wrappers[type]
