@@ -345,8 +345,12 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
       await new Promise<void>((done) => res.write(chunk, () => done()))
     }
     if (entry.then === 'hold') return
-    if (entry.then === 'drop') destroy(req, res)
-    else res.end()
+    if (entry.then === 'drop') {
+      // A moment first: Chromium's fetch may discard bytes that arrive together with the reset, and
+      // these scripts are about a drop *after* the client read what was sent.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      destroy(req, res)
+    } else res.end()
   }
 
   await new Promise<void>((resolveListen, reject) => {
