@@ -193,6 +193,9 @@ describe('differential: the same streams to the native EventSource and to this c
   }
 })
 
+/** A stream that allows credentials, then a 204 that does too (so both classes end cleanly). */
+const CREDENTIALED: ScriptEntry[] = [{ chunks: [R, 'data: a\n\n'], credentials: true }, { status: 204, credentials: true }]
+
 describe('withCredentials across origins', () => {
   for (const withCredentials of [true, false]) {
     it(`withCredentials: ${withCredentials} sends the cookie exactly when the native EventSource does`, async () => {
@@ -206,7 +209,7 @@ describe('withCredentials across origins', () => {
           `${which} with withCredentials: ${withCredentials}`,
           page.evaluate(
             ([w, u, s, c, init]) => window.esHarness.record(w, u, s, c, init),
-            [which, other.url, sid, [{ chunks: [R, 'data: a\n\n'], credentials: true }, { status: 204, credentials: true }], { withCredentials }] as const,
+            [which, other.url, sid, CREDENTIALED, { withCredentials }] as const,
           ),
         )
         expect(log.filter((entry) => entry[0] === 'message')).toEqual([['message', 'a', '', 1]])
