@@ -19,7 +19,7 @@ import { type LaunchedChromium, launchChromium } from '../support/chromium.js'
 const ROOT = join(import.meta.dirname, '../..')
 const OUT = join(ROOT, '.tmp/es-browser')
 
-type Which = 'ours' | 'native'
+type Which = 'ours' | 'native' | 'iife'
 interface Result {
   ok: boolean
   error?: string
@@ -106,6 +106,9 @@ describe('EventSource scenarios in Chromium', () => {
   for (const scenario of esScenarios) {
     it(`this class: ${scenario.name}`, async () => {
       expectOk(await page.evaluate(([n, u]) => window.esHarness.run('ours', n, u), [scenario.name, server.url] as const))
+    })
+    it(`CDN build (ResumableSSE.EventSource): ${scenario.name}`, async () => {
+      expectOk(await page.evaluate(([n, u]) => window.esHarness.run('iife', n, u), [scenario.name, server.url] as const))
     })
     if (scenario.standard) {
       it(`native EventSource (the reference): ${scenario.name}`, async () => {
@@ -202,8 +205,8 @@ describe('withCredentials across origins', () => {
       await page.evaluate(() => {
         document.cookie = 'es-cookie=1; path=/'
       })
-      const cookies: Record<Which, (string | null)[]> = { ours: [], native: [] }
-      for (const which of ['native', 'ours'] as const) {
+      const cookies: Record<'ours' | 'native', (string | null)[]> = { ours: [], native: [] }
+      for (const which of ['native', 'ours'] as const satisfies Which[]) {
         const sid = newSid(`credentials-${withCredentials}`)
         const log = await guard(
           `${which} with withCredentials: ${withCredentials}`,
