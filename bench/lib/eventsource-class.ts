@@ -24,7 +24,7 @@ export const eventSourceClass: Client = {
       const source = new EventSource(target.url, { fetch: target.fetch })
       source.addEventListener(target.eventType ?? 'message', (event) => {
         tally.events++
-        tally.dataChars += (event as MessageEvent<string>).data.length
+        tally.dataChars += event.data.length
         if (tally.events === target.expected) {
           source.close()
           resolve(tally)

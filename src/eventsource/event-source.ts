@@ -1,4 +1,5 @@
 import { subscribe } from '../subscribe.js'
+import type { StoreError } from '../errors.js'
 import type { StatusChange, SubscribeOptions, Subscription } from '../types.js'
 import { eventSourceDialect } from './dialect.js'
 
@@ -19,6 +20,25 @@ export interface EventSourceInit extends Omit<SubscribeOptions, 'url' | 'dialect
 }
 
 type Listener<E extends Event> = ((this: EventSource, event: E) => unknown) | null
+
+/** The events an EventSource dispatches by name; any other name (`event:`) is a MessageEvent too. */
+export interface EventSourceEventMap {
+  open: Event
+  error: Event
+  message: MessageEvent<string>
+}
+
+type Options = boolean | AddEventListenerOptions
+
+// Typed listeners, as lib.dom types the native EventSource: `e.data` needs no cast.
+export interface EventSource {
+  addEventListener<K extends keyof EventSourceEventMap>(type: K, listener: (this: EventSource, event: EventSourceEventMap[K]) => unknown, options?: Options): void
+  addEventListener(type: string, listener: (this: EventSource, event: MessageEvent<string>) => unknown, options?: Options): void
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: Options): void
+  removeEventListener<K extends keyof EventSourceEventMap>(type: K, listener: (this: EventSource, event: EventSourceEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void
+  removeEventListener(type: string, listener: (this: EventSource, event: MessageEvent<string>) => unknown, options?: boolean | EventListenerOptions): void
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void
+}
 
 const CONNECTING = 0
 const OPEN = 1
@@ -83,6 +103,7 @@ export class EventSource extends EventTarget {
   #pending: [number, StatusChange][] = []
   readonly #handlers: Record<string, Listener<Event>> = {}
   readonly #wrappers: Record<string, (event: Event) => void> = {}
+  readonly #onNotice: EventSourceInit['onNotice']
 
   constructor(url: string | URL, init: EventSourceInit = {}) {
     super()
@@ -93,6 +114,7 @@ export class EventSource extends EventTarget {
       throw new DOMException(`Invalid URL: ${String(url)}`, 'SyntaxError')
     }
     const { withCredentials, retryHttpErrors, onNotice, ...options } = init
+    this.#onNotice = onNotice
     this.url = parsed.href
     this.withCredentials = !!withCredentials
     this.#sub = subscribe({
@@ -146,12 +168,13 @@ export class EventSource extends EventTarget {
   close(): void {
     this.#state = CLOSED
     this.#pending = []
-    this.#sub.close().catch(() => {})
+    // The final checkpoint write: a failure has nobody to throw to, so it is a notice.
+    this.#sub.close().catch((error: StoreError) => this.#onNotice?.({ kind: 'store-error', error }))
   }
 
   /** Event handler attributes keep their listener's place when replaced, as the standard says. */
   #on(type: string, value: unknown): void {
-    const handler = typeof value === 'function' ? (value as Listener<Event>) : null
+    const handler = typeof value === 'function' ? (value as NonNullable<Listener<Event>>) : null
     const wrapper = this.#wrappers[type]
     if (handler && !wrapper && !callsHandlers()) this.addEventListener(type, (this.#wrappers[type] = (event) => this.#handlers[type]?.call(this, event)))
     if (!handler && wrapper) {
@@ -167,10 +190,10 @@ export class EventSource extends EventTarget {
   set onopen(value: Listener<Event>) {
     this.#on('open', value)
   }
-  get onmessage(): Listener<MessageEvent> {
+  get onmessage(): Listener<MessageEvent<string>> {
     return this.#handlers.message ?? null
   }
-  set onmessage(value: Listener<MessageEvent>) {
+  set onmessage(value: Listener<MessageEvent<string>>) {
     this.#on('message', value)
   }
   get onerror(): Listener<Event> {

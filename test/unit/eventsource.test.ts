@@ -6,6 +6,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EventSource as TypedEventSource } from '../../src/eventsource/index.js'
 import { type ESLib, esScenarios } from '../scenarios/eventsource.js'
 import { type SSEServer, startSSEServer } from '../server/sse-server.js'
 
@@ -47,3 +48,16 @@ for (const format of ['ESM', 'CommonJS'] as const) {
     })
   })
 }
+
+describe('EventSource types', () => {
+  it('types listeners like lib.dom does for the native EventSource (no cast for `data`)', () => {
+    // Compile-time: `npx tsc -p tsconfig.test.json` fails if these need a cast.
+    const use = (es: TypedEventSource): void => {
+      es.onmessage = (event) => void event.data.toUpperCase()
+      es.addEventListener('message', (event) => void event.lastEventId.length)
+      es.addEventListener('tick', (event) => void event.data.length)
+      es.addEventListener('error', (event) => void event.type)
+    }
+    expect(typeof use).toBe('function')
+  })
+})
