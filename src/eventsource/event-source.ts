@@ -69,11 +69,11 @@ function messageEvent(type: string, init: { data: string; lastEventId: string; o
  * A drop-in `EventSource` (WHATWG HTML §9.2) on top of `subscribe`: same interface and events, plus a
  * checkpoint store, so a reload or a restart resumes after the last event dispatched.
  *
- * Order: `open` and `error` come from the supervisor, messages through the consumer queue, which may
- * still hold events when the connection drops. A status change therefore waits until every event that
- * reached the queue before it has been dispatched (`#pushed` is counted by the dialect as frames
- * arrive), so listeners see what a browser shows: the messages, then `error` with `readyState`
- * CONNECTING.
+ * Order: `open` and `error` come from the supervisor's status changes, messages through the consumer
+ * queue. The queue is drained synchronously as soon as it is woken, and a status change after a
+ * delivery always comes at least one async return later (the attempt has to end first), so listeners
+ * see what a browser shows: the messages, then `error` with `readyState` CONNECTING. The shared
+ * scenarios assert that order in every runtime.
  *
  * Checkpoint: an event counts as done when `dispatchEvent` returns, i.e. when every listener has
  * returned. A listener's promise is not awaited (EventTarget never does).
@@ -97,10 +97,6 @@ export class EventSource extends EventTarget {
   readonly withCredentials: boolean
   #state: number = CONNECTING
   readonly #sub: Subscription
-  /** Events that reached the consumer queue / were dispatched: status changes wait for the gap to close. */
-  #pushed = 0
-  #dispatched = 0
-  #pending: [number, StatusChange][] = []
   readonly #handlers: Record<string, Listener<Event>> = {}
   readonly #wrappers: Record<string, (event: Event) => void> = {}
   readonly #onNotice: EventSourceInit['onNotice']
@@ -113,8 +109,8 @@ export class EventSource extends EventTarget {
     } catch {
       throw new DOMException(`Invalid URL: ${String(url)}`, 'SyntaxError')
     }
-    const { withCredentials, retryHttpErrors, onNotice, ...options } = init
-    this.#onNotice = onNotice
+    const { withCredentials, retryHttpErrors, ...options } = init
+    this.#onNotice = init.onNotice
     this.url = parsed.href
     this.withCredentials = !!withCredentials
     this.#sub = subscribe({
@@ -124,23 +120,13 @@ export class EventSource extends EventTarget {
       backoff: { baseDelay: 3000, factor: 1, jitter: false, ...options.backoff },
       heartbeatTimeout: options.heartbeatTimeout ?? false,
       credentials: withCredentials ? 'include' : 'same-origin',
-      dialect: eventSourceDialect(!!options.refreshAuth, !!retryHttpErrors, () => this.#pushed++),
-      onNotice: (notice) => {
-        // A replay the supervisor dropped never reaches the queue.
-        if (notice.kind === 'duplicate') this.#pushed--
-        onNotice?.(notice)
-      },
-      onStatus: (change) => {
-        if (this.#pushed > this.#dispatched) this.#pending.push([this.#pushed, change])
-        else this.#announce(change)
-      },
+      dialect: eventSourceDialect(!!options.refreshAuth, !!retryHttpErrors),
+      onStatus: (change) => this.#announce(change),
     })
     this.#sub
       .forEach((event) => {
         if (this.#state === CLOSED) return
         this.dispatchEvent(messageEvent(event.type, { data: event.data, lastEventId: event.cursor, origin: parsed.origin }))
-        this.#dispatched++
-        while (this.#pending[0] && this.#pending[0][0] <= this.#dispatched) this.#announce(this.#pending.shift()![1])
       })
       // The fatal error already arrived as the `closed` status (an `error` event).
       .catch(() => {})
@@ -167,7 +153,6 @@ export class EventSource extends EventTarget {
   /** Stops for good: no event is dispatched after it. The last finished event's checkpoint is flushed. */
   close(): void {
     this.#state = CLOSED
-    this.#pending = []
     // The final checkpoint write: a failure has nobody to throw to, so it is a notice.
     this.#sub.close().catch((error: StoreError) => this.#onNotice?.({ kind: 'store-error', error }))
   }

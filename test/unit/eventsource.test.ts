@@ -61,3 +61,33 @@ describe('EventSource types', () => {
     expect(typeof use).toBe('function')
   })
 })
+
+describe('EventSource order at the tightest timing (a body that is complete before it is read)', () => {
+  const sse = (text: string) => new Response(text, { headers: { 'content-type': 'text/event-stream' } })
+
+  async function observe(init: Record<string, unknown>): Promise<string[]> {
+    const { EventSource } = await load('ESM')
+    const es = new EventSource('http://feed.invalid/', init)
+    const log: string[] = []
+    await new Promise<void>((resolve) => {
+      es.onopen = () => log.push(`open ${es.readyState}`)
+      es.onmessage = (event) => log.push(`${event.data} ${es.readyState}`)
+      es.onerror = () => {
+        log.push(`error ${es.readyState}`)
+        if (es.readyState === es.CLOSED) resolve()
+      }
+    })
+    return log
+  }
+
+  it('messages that arrive with the end of the stream come before the error (CONNECTING)', async () => {
+    let n = 0
+    const fetch = async () => (++n === 1 ? sse('retry: 0\n\ndata: a\n\ndata: b\n\n') : new Response(null, { status: 204 }))
+    expect(await observe({ fetch })).toEqual(['open 1', 'a 1', 'b 1', 'error 0', 'error 2'])
+  })
+
+  it('events before a fatal one in the same chunk are dispatched, then error (CLOSED)', async () => {
+    const fetch = async () => sse(`data: a\n\ndata: b\n\ndata: ${'x'.repeat(50)}\n\n`)
+    expect(await observe({ fetch, maxEventSize: 10 })).toEqual(['open 1', 'a 1', 'b 1', 'error 2'])
+  })
+})
