@@ -53,6 +53,7 @@ export interface ScriptEntry {
   chunks?: string[]
   then?: 'end' | 'hold' | 'drop'
   credentials?: boolean
+  redirect?: number
 }
 
 export class ScenarioFailure extends Error {
@@ -293,6 +294,15 @@ export const esScenarios: (ESScenario & { standard: boolean })[] = [
       equal(first.headers['last-event-id'], undefined, 'Last-Event-ID')
     },
   },
+  ...[301, 302, 303, 307, 308].map((redirect) => ({
+    name: `request: a ${redirect} redirect is followed`,
+    standard: true,
+    async run(ctx: ESContext) {
+      const { log, id } = await run(ctx, `redirect-${redirect}`, [{ redirect }, stream('data: a\n\n')])
+      equal(log, [['open', 1], ['message', 'a', '', 1], ['error', 0], ['error', 2]], 'events')
+      equal((await serverLog(ctx.server, id)).length, 3, 'connections (the redirect, the stream, the 204)')
+    },
+  })),
   ...[204, 205, 210, 299, 404, 410, 500, 503].map((status) => ({
     name: `status: ${status} fails the connection for good (error, CLOSED, no reconnect)`,
     standard: true,
@@ -359,6 +369,11 @@ export const esScenarios: (ESScenario & { standard: boolean })[] = [
       equal([es.CONNECTING, es.OPEN, es.CLOSED, es.readyState], [0, 1, 2, 0], 'constants on the instance and readyState')
       equal([es.url, es.withCredentials], [url, false], 'url and withCredentials')
       ok(es instanceof EventTarget, 'an EventTarget')
+      // The URL argument is stringified, as WebIDL does for a USVString.
+      const otherUrl = scriptUrl(ctx.server, sid(ctx, 'stringify'), [])
+      const stringified = new EventSource({ toString: () => otherUrl } as unknown as string)
+      stringified.close()
+      equal(stringified.url, otherUrl, 'url from an object with toString()')
       const order: string[] = []
       es.onmessage = () => order.push('replaced')
       es.addEventListener('message', () => order.push('listener'))

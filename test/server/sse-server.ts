@@ -76,6 +76,8 @@ export interface ScriptEntry {
   then?: 'end' | 'hold' | 'drop'
   /** Answer CORS with credentials allowed (the request's Origin echoed, `Allow-Credentials: true`). */
   credentials?: boolean
+  /** Answer this redirect status with `Location:` the same URL (the next connection of the sid). */
+  redirect?: number
 }
 
 export interface SSEServerOptions {
@@ -325,6 +327,11 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
     if (entry.credentials) {
       headers['access-control-allow-origin'] = req.headers.origin ?? '*'
       headers['access-control-allow-credentials'] = 'true'
+    }
+    if (entry.redirect !== undefined) {
+      res.writeHead(entry.redirect, { ...headers, location: req.url ?? '/' })
+      res.end()
+      return
     }
     if (entry.status !== undefined) {
       res.writeHead(entry.status, headers)
