@@ -17,6 +17,11 @@ for (const scenario of esScenarios) {
   })
 }
 
+Deno.test('EventSource: importing the class leaves Deno\'s own global EventSource in place', () => {
+  const global = (globalThis as { EventSource?: unknown }).EventSource
+  if (typeof global !== 'function' || global === EventSource) throw new Error('globalThis.EventSource is not Deno\'s own')
+})
+
 Deno.test('EventSource: resumes across a process restart with localStorage', async () => {
   const sid = `deno-es-restart-${Date.now()}`
   const url = scriptUrl(server, sid, [

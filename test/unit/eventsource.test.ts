@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventSource as TypedEventSource } from '../../src/eventsource/index.js'
+import { subscribe } from '../../src/subscribe.js'
 import { type ESLib, esScenarios } from '../scenarios/eventsource.js'
 import { type SSEServer, startSSEServer } from '../server/sse-server.js'
 
@@ -89,5 +90,27 @@ describe('EventSource order at the tightest timing (a body that is complete befo
   it('events before a fatal one in the same chunk are dispatched, then error (CLOSED)', async () => {
     const fetch = async () => sse(`data: a\n\ndata: b\n\ndata: ${'x'.repeat(50)}\n\n`)
     expect(await observe({ fetch, maxEventSize: 10 })).toEqual(['open 1', 'a 1', 'b 1', 'error 2'])
+  })
+})
+
+describe('the `credentials` request option (what withCredentials rides on)', () => {
+  async function credentialsSent(options: { credentials?: RequestCredentials }): Promise<RequestCredentials> {
+    let seen: Request | undefined
+    const sub = subscribe({
+      url: 'http://feed.invalid/',
+      ...options,
+      fetch: async (input) => {
+        seen = input as Request
+        return new Response('data: a\n\n', { headers: { 'content-type': 'text/event-stream' } })
+      },
+    })
+    for await (const _ of sub) break
+    return seen!.credentials
+  }
+
+  it("reaches the Request ('include'), and leaves fetch's default alone when not given", async () => {
+    expect(await credentialsSent({ credentials: 'include' })).toBe('include')
+    expect(await credentialsSent({ credentials: 'omit' })).toBe('omit')
+    expect(await credentialsSent({})).toBe('same-origin')
   })
 })
