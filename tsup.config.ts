@@ -9,6 +9,7 @@ const entry = {
   kv: 'src/checkpoint/kv-namespace.ts',
   'durable-object': 'src/checkpoint/durable-object.ts',
   testing: 'src/testing/index.ts',
+  eventsource: 'src/eventsource/index.ts',
 }
 
 export default defineConfig([

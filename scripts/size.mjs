@@ -25,6 +25,9 @@ const STORES = {
   'durable-object': 'resumable-sse/durable-object',
 }
 
+/** The drop-in EventSource class: its extra cost over the core. */
+const EVENTSOURCE = `export * from 'resumable-sse/eventsource'\n`
+
 /** Peers, measured the same way, for the README's comparison. */
 const PEERS = {
   eventsource: `import { EventSource } from 'eventsource'\nexport { EventSource }\n`,
@@ -72,11 +75,13 @@ export async function measure() {
     const withStore = await bundle(`${CORE}export * from '${specifier}'\n`)
     stores[name] = { gzip: withStore.gzip - core.gzip, min: withStore.min - core.min }
   }
+  const withClass = await bundle(`${CORE}${EVENTSOURCE}`)
+  const eventsource = { gzip: withClass.gzip - core.gzip, min: withClass.min - core.min }
   const globalBytes = readFileSync(join(root, 'dist/resumable-sse.global.js'))
   const cdn = { min: globalBytes.length, gzip: gz(globalBytes) }
   const peers = {}
   for (const [name, contents] of Object.entries(PEERS)) peers[name] = await bundle(contents)
-  return { core, lazy, stores, cdn, peers }
+  return { core, lazy, stores, eventsource, cdn, peers }
 }
 
 const kB = (n) => `${(n / 1000).toFixed(2)} kB`
@@ -86,6 +91,7 @@ function table(m) {
     `core (subscribe + MemoryStore)   ${kB(m.core.gzip)} min+gz   (${kB(m.core.min)} min)`,
     ...Object.entries(m.lazy).map(([n, s]) => `  + ${(n + ' (lazy chunk, when used)').padEnd(30)}+${kB(s.gzip)} min+gz`),
     ...Object.entries(m.stores).map(([n, s]) => `  + ${n.padEnd(30)}+${kB(s.gzip)} min+gz`),
+    `  + ${'eventsource (EventSource class)'.padEnd(30)}+${kB(m.eventsource.gzip)} min+gz`,
     `CDN build (resumable-sse.global.js) ${kB(m.cdn.gzip)} min+gz`,
     ...Object.entries(m.peers).map(([n, s]) => `peer ${n.padEnd(31)}${kB(s.gzip)} min+gz`),
   ]

@@ -127,9 +127,12 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ConfigError(`Expected \`${name}\` to be a function`)
   }
   if (options.signal !== undefined && !isAbortSignal(options.signal)) throw new ConfigError('Expected `signal` to be an AbortSignal')
+  if (options.credentials !== undefined && !['omit', 'same-origin', 'include'].includes(options.credentials)) {
+    throw new ConfigError("Expected `credentials` to be 'omit', 'same-origin' or 'include'")
+  }
 
   return {
-    request: { url, method, headers: options.headers, body: options.body },
+    request: { url, method, headers: options.headers, body: options.body, credentials: options.credentials },
     store,
     key: options.key,
     fingerprint: options.fingerprint,
@@ -140,6 +143,7 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
       factor,
       maxDelay,
       maxRetryAfter,
+      jitter: backoff.jitter !== false,
       maxRetries,
       mode,
       canRefreshAuth: options.refreshAuth !== undefined,

@@ -3,3 +3,4 @@
 export * from './index.js'
 export { IndexedDBStore } from './checkpoint/indexeddb.js'
 export { LocalStorageStore } from './checkpoint/local-storage.js'
+export { EventSource } from './eventsource/index.js'

@@ -107,6 +107,11 @@ export interface BackoffOptions {
   maxDelay?: number
   /** Upper bound for a server's `Retry-After`, ms. @default 300000 */
   maxRetryAfter?: number
+  /**
+   * `false`: wait the whole window instead of a uniform draw from it (with `factor: 1`, exactly the
+   * reconnection time, as browsers' EventSource does). @default true
+   */
+  jitter?: boolean
 }
 
 export type StartPosition =
@@ -203,6 +208,8 @@ export interface SubscribeOptions {
   onNotice?: (notice: Notice) => void
   /** Inject `fetch` (a custom agent, a test double of the network, a Worker service binding). */
   fetch?: typeof fetch
+  /** The fetch `credentials` mode (`'include'` sends cookies cross-origin); ignored where the runtime has none (workerd). */
+  credentials?: RequestCredentials
   /** Inject timers, clock and randomness (tests). */
   runtime?: Partial<Runtime>
 }

@@ -2,6 +2,7 @@
 // streaming Response body through an injected fetch, so the network is out of the picture and the
 // figures are the clients' own per-byte and per-event cost.
 import { type Client, FLOORS, PEERS, type ResumableSSE, resumableClients } from '../lib/clients.js'
+import { eventSourceClass } from '../lib/eventsource-class.js'
 import { fetchServing } from '../lib/feed.js'
 import { type Measured, measureRounds } from '../lib/harness.js'
 import type { Section, Table } from '../lib/report.js'
@@ -22,7 +23,7 @@ export interface ThroughputOptions {
 export const THROUGHPUT_URL = 'http://bench.invalid/stream'
 
 export function clientsFor(lib: ResumableSSE | undefined): Client[] {
-  return [...(lib ? resumableClients(lib) : []), ...PEERS, ...FLOORS]
+  return [...(lib ? [...resumableClients(lib), eventSourceClass] : []), ...PEERS, ...FLOORS]
 }
 
 /** Best (fastest) measured peer, for the "× fastest peer" column. */

@@ -9,6 +9,8 @@ export interface BackoffPolicy {
   baseDelay: number
   factor: number
   maxDelay: number
+  /** `false`: the delay is the whole window (browser-like), not a draw from it. */
+  jitter?: boolean
 }
 
 /** Upper bound of the retry window for the n-th failed attempt in a row (0-based). */
@@ -19,7 +21,7 @@ export function backoffWindow(attempt: number, policy: BackoffPolicy): number {
 
 /** The delay itself: `unit` is a uniform draw from [0, 1) supplied by the caller (pure function). */
 export function fullJitter(attempt: number, policy: BackoffPolicy, unit: number): number {
-  return Math.floor(unit * backoffWindow(attempt, policy))
+  return Math.floor((policy.jitter === false ? 1 : unit) * backoffWindow(attempt, policy))
 }
 
 const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec'

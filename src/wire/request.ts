@@ -7,6 +7,7 @@ export interface RequestSpec {
   method: string
   headers: HeadersInit | ((context: RequestContext) => MaybePromise<HeadersInit>) | undefined
   body: unknown
+  credentials?: RequestCredentials | undefined
 }
 
 /**
@@ -43,11 +44,12 @@ export async function buildRequest(
       if (!headers.has('content-type')) headers.set('content-type', 'application/json')
     }
   }
-  const cache = acceptsNoStore() ? { cache: 'no-store' as const } : {}
+  const cache = accepts('cache', 'no-store') ? { cache: 'no-store' as const } : {}
+  const credentials = spec.credentials && accepts('credentials', spec.credentials) ? { credentials: spec.credentials } : {}
   return {
     url: attempt.url,
     method: attempt.method,
-    request: (url, method, redirect) => new Request(url, { method, headers, body: method === attempt.method ? body : undefined, signal, redirect, ...cache }),
+    request: (url, method, redirect) => new Request(url, { method, headers, body: method === attempt.method ? body : undefined, signal, redirect, ...cache, ...credentials }),
   }
 }
 
@@ -62,18 +64,19 @@ export interface BuiltRequest {
 }
 
 /**
- * Whether `Request` takes `cache: 'no-store'` (workerd rejects the field), found out once. Asked for
- * instead of a `cache-control` request header, which is not CORS-safelisted: that header would send
- * every cross-origin subscription through a preflight many SSE servers do not answer.
+ * Whether `Request` takes this init field, found out once per field: workerd rejects `cache` and
+ * `credentials` (it has no HTTP cache or cookie jar). `cache: 'no-store'` is asked for instead of a
+ * `cache-control` request header, which is not CORS-safelisted: that header would send every
+ * cross-origin subscription through a preflight many SSE servers do not answer.
  */
-let noStore: boolean | undefined
-function acceptsNoStore(): boolean {
-  if (noStore === undefined) {
+const accepted: Partial<Record<'cache' | 'credentials', boolean>> = {}
+function accepts(field: 'cache' | 'credentials', value: string): boolean {
+  if (accepted[field] === undefined) {
     try {
-      noStore = new Request('http://localhost/', { cache: 'no-store' }).cache === 'no-store'
+      accepted[field] = (new Request('http://localhost/', { [field]: value }) as unknown as Record<string, unknown>)[field] === value
     } catch {
-      noStore = false
+      accepted[field] = false
     }
   }
-  return noStore
+  return accepted[field]
 }

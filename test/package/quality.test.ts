@@ -26,7 +26,7 @@ describe('the packed tarball', () => {
     for (const file of packed.files) {
       expect(file.startsWith('dist/') || pkg.includes(file), `unexpected file in tarball: ${file}`).toBe(true)
     }
-    for (const entry of ['index', 'indexeddb', 'local-storage', 'kv', 'durable-object', 'testing']) {
+    for (const entry of ['index', 'indexeddb', 'local-storage', 'kv', 'durable-object', 'testing', 'eventsource']) {
       expect(packed.files).toContain(`dist/${entry}.js`)
       expect(packed.files).toContain(`dist/${entry}.cjs`)
       expect(packed.files).toContain(`dist/${entry}.d.ts`)

@@ -17,6 +17,7 @@ interface Size {
 interface Measured {
   core: Size
   stores: Record<string, Size>
+  eventsource: Size
   cdn: Size
   peers: Record<string, Size>
 }
@@ -37,6 +38,7 @@ describe('bundle size', async () => {
     [
       `core (subscribe + MemoryStore): ${kB(measured.core.gzip)} min+gz, budget ${kB(file.budget.core)}`,
       ...Object.entries(measured.stores).map(([name, s]) => `  + ${name}: +${kB(s.gzip)}`),
+      `  + eventsource (the EventSource class): +${kB(measured.eventsource.gzip)}`,
       `CDN build: ${kB(measured.cdn.gzip)} min+gz, budget ${kB(file.budget.cdn)}`,
       ...Object.entries(measured.peers).map(([name, s]) => `  peer ${name}: ${kB(s.gzip)}`),
     ].join('\n'),
@@ -48,6 +50,11 @@ describe('bundle size', async () => {
 
   it(`the CDN build stays within its budget (${kB(file.budget.cdn)} min+gz)`, () => {
     expect(measured.cdn.gzip).toBeLessThanOrEqual(file.budget.cdn)
+  })
+
+  it('resumable-sse/eventsource adds at most 1.5 kB min+gz over the core, and only when imported', () => {
+    expect(measured.eventsource.gzip).toBeGreaterThan(0)
+    expect(measured.eventsource.gzip).toBeLessThanOrEqual(1500)
   })
 
   it('each store subpath costs extra only when imported (tree-shaken out of the core)', () => {

@@ -57,8 +57,29 @@ export interface RequestRecord {
     'cache-control'?: string
     /** On a CORS preflight (`method: 'OPTIONS'`): the headers the browser asked to send. */
     'access-control-request-headers'?: string
+    cookie?: string
+    origin?: string
   }
   body: string
+}
+
+/**
+ * One connection of `/script`: raw bytes chosen by the test (the EventSource ports need exact
+ * streams: BOMs, bare CRs, NULs, comments), written chunk by chunk.
+ */
+export interface ScriptEntry {
+  /** Answer this status (empty body) instead of streaming. */
+  status?: number
+  /** @default 'text/event-stream'; `null` sends no content type at all */
+  contentType?: string | null
+  /** Written in order, each handed to the socket before the next. */
+  chunks?: string[]
+  /** @default 'end' */
+  then?: 'end' | 'hold' | 'drop'
+  /** Answer CORS with credentials allowed (the request's Origin echoed, `Allow-Credentials: true`). */
+  credentials?: boolean
+  /** Answer this redirect status with `Location:` the same URL (the next connection of the sid). */
+  redirect?: number
 }
 
 export interface SSEServerOptions {
@@ -179,6 +200,7 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
       res.end()
       return
     }
+    if (url.pathname === '/script') return script(req, res, url)
     if (url.pathname === '/_log') {
       const records = logs.get(url.searchParams.get('sid') ?? '') ?? []
       res.writeHead(200, { ...baseHeaders(), 'content-type': 'application/json; charset=utf-8' })
@@ -309,6 +331,58 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
     }
   }
 
+  /** `/script?sid=&conns=[ScriptEntry...]`: entry k is connection k; connections past the list get 204. */
+  async function script(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const sid = url.searchParams.get('sid') ?? 'default'
+    const n = (connections.get(sid) ?? 0) + 1
+    connections.set(sid, n)
+    let log = logs.get(sid)
+    if (log === undefined) logs.set(sid, (log = []))
+    log.push({ n, method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: pickHeaders(req.headers), body: await readBody(req) })
+    let entries: ScriptEntry[]
+    try {
+      entries = JSON.parse(url.searchParams.get('conns') ?? '[]') as ScriptEntry[]
+    } catch {
+      throw new BadRequest('Expected `conns` to be a JSON array')
+    }
+    const entry: ScriptEntry = entries[n - 1] ?? { status: 204 }
+    const headers: Record<string, string> = baseHeaders()
+    if (entry.credentials) {
+      headers['access-control-allow-origin'] = req.headers.origin ?? '*'
+      headers['access-control-allow-credentials'] = 'true'
+    }
+    if (entry.redirect !== undefined) {
+      res.writeHead(entry.redirect, { ...headers, location: req.url ?? '/' })
+      res.end()
+      return
+    }
+    if (entry.status !== undefined) {
+      res.writeHead(entry.status, headers)
+      res.end()
+      return
+    }
+    if (entry.contentType !== null) headers['content-type'] = entry.contentType ?? 'text/event-stream'
+    res.writeHead(200, headers)
+    res.flushHeaders()
+    const stream = new AbortController()
+    streams.add(stream)
+    res.on('close', () => {
+      stream.abort()
+      streams.delete(stream)
+    })
+    for (const chunk of entry.chunks ?? []) {
+      if (stream.signal.aborted) return
+      await new Promise<void>((done) => res.write(chunk, () => done()))
+    }
+    if (entry.then === 'hold') return
+    if (entry.then === 'drop') {
+      // A moment first: Chromium's fetch may discard bytes that arrive together with the reset, and
+      // these scripts are about a drop *after* the client read what was sent.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      destroy(req, res)
+    } else res.end()
+  }
+
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -430,7 +504,7 @@ function parsePlan(raw: string | null): PlanEntry[] {
 
 function pickHeaders(headers: http.IncomingHttpHeaders): RequestRecord['headers'] {
   const picked: RequestRecord['headers'] = {}
-  for (const name of ['last-event-id', 'authorization', 'content-type', 'accept', 'cache-control', 'access-control-request-headers'] as const) {
+  for (const name of ['last-event-id', 'authorization', 'content-type', 'accept', 'cache-control', 'access-control-request-headers', 'cookie', 'origin'] as const) {
     const value = headers[name]
     if (typeof value === 'string') picked[name] = value
   }

@@ -18,6 +18,19 @@ describe('backoff', () => {
     expect(Math.min(...draws)).toBe(0)
     expect(Math.max(...draws)).toBeLessThan(2000)
   })
+  it('jitter: false waits the whole window, whatever the draw (browser-like reconnection time)', () => {
+    const exact = { ...policy, factor: 1, baseDelay: 3000, jitter: false }
+    expect([0, 0.5, 0.999999].map((unit) => fullJitter(4, exact, unit))).toEqual([3000, 3000, 3000])
+  })
+})
+
+describe('BackoffOptions.jitter through the options', () => {
+  it('defaults to jitter, and `jitter: false` reaches the machine config', async () => {
+    const { resolveConfig } = await import('../../src/config.js')
+    const machine = (backoff: Record<string, unknown>) => resolveConfig({ url: 'http://127.0.0.1:1/', backoff }).machine
+    expect(fullJitter(0, machine({ baseDelay: 1000 }), 0.5)).toBe(500)
+    expect(fullJitter(0, machine({ baseDelay: 1000, jitter: false }), 0.5)).toBe(1000)
+  })
 })
 
 describe('Retry-After', () => {

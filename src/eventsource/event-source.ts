@@ -1,0 +1,190 @@
+import { subscribe } from '../subscribe.js'
+import type { StoreError } from '../errors.js'
+import type { StatusChange, SubscribeOptions, Subscription } from '../types.js'
+import { eventSourceDialect } from './dialect.js'
+
+/**
+ * The `EventSource` init dictionary: the standard's `withCredentials`, plus `subscribe`'s options with
+ * the same meaning (`fetch`, `headers`, `method`, `body`, `store`, `key`, `fingerprint`, `backoff`,
+ * `heartbeatTimeout`, `refreshAuth`, ...). What the class decides itself (the URL, the dialect, the
+ * status callback, the credentials mode) is not among them.
+ */
+export interface EventSourceInit extends Omit<SubscribeOptions, 'url' | 'dialect' | 'mode' | 'from' | 'strictGaps' | 'onStatus' | 'credentials'> {
+  /** Send cookies cross-origin (fetch `credentials: 'include'`). @default false */
+  withCredentials?: boolean
+  /**
+   * Treat 5xx and 429 as `subscribe` does (back off, honour `Retry-After`) instead of failing the
+   * connection for good as the HTML standard says. @default false
+   */
+  retryHttpErrors?: boolean
+}
+
+type Listener<E extends Event> = ((this: EventSource, event: E) => unknown) | null
+
+/** The events an EventSource dispatches by name; any other name (`event:`) is a MessageEvent too. */
+export interface EventSourceEventMap {
+  open: Event
+  error: Event
+  message: MessageEvent<string>
+}
+
+type Options = boolean | AddEventListenerOptions
+
+// Typed listeners, as lib.dom types the native EventSource: `e.data` needs no cast.
+export interface EventSource {
+  addEventListener<K extends keyof EventSourceEventMap>(type: K, listener: (this: EventSource, event: EventSourceEventMap[K]) => unknown, options?: Options): void
+  addEventListener(type: string, listener: (this: EventSource, event: MessageEvent<string>) => unknown, options?: Options): void
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: Options): void
+  removeEventListener<K extends keyof EventSourceEventMap>(type: K, listener: (this: EventSource, event: EventSourceEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void
+  removeEventListener(type: string, listener: (this: EventSource, event: MessageEvent<string>) => unknown, options?: boolean | EventListenerOptions): void
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void
+}
+
+const CONNECTING = 0
+const OPEN = 1
+const CLOSED = 2
+
+/** workerd's EventTarget calls `on<type>` properties itself; elsewhere the class registers them. */
+let runtimeCallsHandlers: boolean | undefined
+function callsHandlers(): boolean {
+  if (runtimeCallsHandlers === undefined) {
+    const probe = new EventTarget() as EventTarget & { onx?: () => void }
+    runtimeCallsHandlers = false
+    probe.onx = () => (runtimeCallsHandlers = true)
+    probe.dispatchEvent(new Event('x'))
+  }
+  return runtimeCallsHandlers
+}
+
+function messageEvent(type: string, init: { data: string; lastEventId: string; origin: string }): MessageEvent {
+  const event = new MessageEvent(type, init)
+  // workerd's MessageEvent takes only `data` from its init.
+  if (event.lastEventId !== init.lastEventId || event.origin !== init.origin) {
+    Object.defineProperties(event, { lastEventId: { value: init.lastEventId }, origin: { value: init.origin } })
+  }
+  return event
+}
+
+/**
+ * A drop-in `EventSource` (WHATWG HTML §9.2) on top of `subscribe`: same interface and events, plus a
+ * checkpoint store, so a reload or a restart resumes after the last event dispatched.
+ *
+ * Order: `open` and `error` come from the supervisor's status changes, messages through the consumer
+ * queue. The queue is drained synchronously as soon as it is woken, and a status change after a
+ * delivery always comes at least one async return later (the attempt has to end first), so listeners
+ * see what a browser shows: the messages, then `error` with `readyState` CONNECTING. The shared
+ * scenarios assert that order in every runtime.
+ *
+ * Checkpoint: an event counts as done when `dispatchEvent` returns, i.e. when every listener has
+ * returned. A listener's promise is not awaited (EventTarget never does).
+ */
+export class EventSource extends EventTarget {
+  declare static readonly CONNECTING: 0
+  declare static readonly OPEN: 1
+  declare static readonly CLOSED: 2
+  declare readonly CONNECTING: 0
+  declare readonly OPEN: 1
+  declare readonly CLOSED: 2
+
+  static {
+    // The standard puts the constants on the interface object and its prototype, read-only.
+    ;['CONNECTING', 'OPEN', 'CLOSED'].forEach((name, value) => {
+      for (const target of [this, this.prototype]) Object.defineProperty(target, name, { value, enumerable: true })
+    })
+  }
+
+  readonly url: string
+  readonly withCredentials: boolean
+  #state: number = CONNECTING
+  readonly #sub: Subscription
+  readonly #handlers: Record<string, Listener<Event>> = {}
+  readonly #wrappers: Record<string, (event: Event) => void> = {}
+  readonly #onNotice: EventSourceInit['onNotice']
+
+  constructor(url: string | URL, init: EventSourceInit = {}) {
+    super()
+    let parsed: URL
+    try {
+      parsed = new URL(url, (globalThis as { location?: { href: string } }).location?.href)
+    } catch {
+      throw new DOMException(`Invalid URL: ${String(url)}`, 'SyntaxError')
+    }
+    const { withCredentials, retryHttpErrors, ...options } = init
+    this.#onNotice = init.onNotice
+    this.url = parsed.href
+    this.withCredentials = !!withCredentials
+    this.#sub = subscribe({
+      ...options,
+      url: parsed,
+      // Browser-like: wait exactly the reconnection time (`retry:`, else 3 s like Chromium).
+      backoff: { baseDelay: 3000, factor: 1, jitter: false, ...options.backoff },
+      heartbeatTimeout: options.heartbeatTimeout ?? false,
+      credentials: withCredentials ? 'include' : 'same-origin',
+      dialect: eventSourceDialect(!!options.refreshAuth, !!retryHttpErrors),
+      onStatus: (change) => this.#announce(change),
+    })
+    this.#sub
+      .forEach((event) => {
+        if (this.#state === CLOSED) return
+        this.dispatchEvent(messageEvent(event.type, { data: event.data, lastEventId: event.cursor, origin: parsed.origin }))
+      })
+      // The fatal error already arrived as the `closed` status (an `error` event).
+      .catch(() => {})
+  }
+
+  get readyState(): number {
+    return this.#state
+  }
+
+  #announce({ status, previous, reason }: StatusChange): void {
+    if (this.#state === CLOSED) return
+    if (status === 'open') {
+      this.#state = OPEN
+      this.dispatchEvent(new Event('open'))
+    } else if (status === 'closed') {
+      this.#state = CLOSED
+      if (reason !== 'aborted') this.dispatchEvent(new Event('error'))
+    } else if (status === 'backoff' && previous !== 'backoff') {
+      this.#state = CONNECTING
+      this.dispatchEvent(new Event('error'))
+    }
+  }
+
+  /** Stops for good: no event is dispatched after it. The last finished event's checkpoint is flushed. */
+  close(): void {
+    this.#state = CLOSED
+    // The final checkpoint write: a failure has nobody to throw to, so it is a notice.
+    this.#sub.close().catch((error: StoreError) => this.#onNotice?.({ kind: 'store-error', error }))
+  }
+
+  /** Event handler attributes keep their listener's place when replaced, as the standard says. */
+  #on(type: string, value: unknown): void {
+    const handler = typeof value === 'function' ? (value as NonNullable<Listener<Event>>) : null
+    const wrapper = this.#wrappers[type]
+    if (handler && !wrapper && !callsHandlers()) this.addEventListener(type, (this.#wrappers[type] = (event) => this.#handlers[type]?.call(this, event)))
+    if (!handler && wrapper) {
+      this.removeEventListener(type, wrapper)
+      delete this.#wrappers[type]
+    }
+    this.#handlers[type] = handler
+  }
+
+  get onopen(): Listener<Event> {
+    return this.#handlers.open ?? null
+  }
+  set onopen(value: Listener<Event>) {
+    this.#on('open', value)
+  }
+  get onmessage(): Listener<MessageEvent<string>> {
+    return this.#handlers.message ?? null
+  }
+  set onmessage(value: Listener<MessageEvent<string>>) {
+    this.#on('message', value)
+  }
+  get onerror(): Listener<Event> {
+    return this.#handlers.error ?? null
+  }
+  set onerror(value: Listener<Event>) {
+    this.#on('error', value)
+  }
+}
