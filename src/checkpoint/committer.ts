@@ -29,6 +29,13 @@ export class Committer {
   #inflight: Promise<void> | undefined
   #timer: unknown
   #lastWriteAt = Number.NEGATIVE_INFINITY
+  /** A new history began (reset): its first commit is taken whatever its sequence. */
+  #reset = false
+  /**
+   * The first commit of a new history, until a write replaced the stored checkpoint with it or a later
+   * one: delete, then put (its sequence may be lower than the stored one).
+   */
+  #replace: Position | undefined
 
   constructor(
     store: CheckpointStore,
@@ -53,9 +60,24 @@ export class Committer {
 
   commit(position: Position): void {
     const newest = this.#pending ?? this.#written
-    if (newest !== undefined && position.sequence <= newest.sequence) return
+    if (this.#reset) {
+      // The first position the consumer finished in the new history: from here on, the store moves.
+      // Only now is the old checkpoint deleted (by this write), so a crash before loses nothing.
+      this.#reset = false
+      this.#replace = position
+      this.#written = undefined
+    } else if (newest !== undefined && position.sequence <= newest.sequence) return
     this.#pending = position
     if (this.#inflight === undefined && this.#timer === undefined) this.#schedule()
+  }
+
+  /**
+   * The stream's history was replaced (an expired cursor, restarted): the next commit starts the new
+   * history, however low its sequence, and is written as delete-then-put (the store contract's reset).
+   * Until then, the old history's commits are written as usual.
+   */
+  reset(): void {
+    this.#reset = true
   }
 
   /** Resolves when everything committed so far is durable; rejects with the StoreError otherwise. */
@@ -123,12 +145,15 @@ export class Committer {
   async #write(position: Position): Promise<void> {
     this.#lastWriteAt = this.#runtime.now()
     const checkpoint = toCheckpoint(position, this.#lastWriteAt)
+    const replace = this.#replace
     try {
+      if (replace) await this.#store.delete(this.#key)
       await this.#store.put(this.#key, checkpoint)
     } catch (error) {
-      throw toStoreError(error, 'put')
+      throw toStoreError(error, replace ? 'delete' : 'put')
     }
-    if (this.#written === undefined || checkpoint.sequence > this.#written.sequence) this.#written = checkpoint
+    if (replace && this.#replace === replace) this.#replace = undefined
+    if (replace || this.#written === undefined || checkpoint.sequence > this.#written.sequence) this.#written = checkpoint
     if (this.#pending === position) this.#pending = undefined
   }
 }

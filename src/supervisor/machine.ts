@@ -18,6 +18,8 @@ export interface MachineConfig extends BackoffPolicy {
   /** Whether the user gave a `refreshAuth`. */
   canRefreshAuth: boolean
   pauseWhenHidden: boolean
+  /** What an expired cursor does: end with the error, or restart from the oldest history. @default 'fail' */
+  onCursorExpired?: 'fail' | 'restart'
 }
 
 export interface MachineState {
@@ -34,6 +36,8 @@ export interface MachineState {
   readonly hidden: boolean
   /** A connection was opened before (so the next one is a reconnect). */
   readonly connectedBefore: boolean
+  /** A restart after an expired cursor has not delivered anything yet: expiring again is fatal. */
+  readonly restarting: boolean
   readonly reason?: StatusReason
   readonly delay?: number
   readonly error?: ResumableSSEError
@@ -56,6 +60,8 @@ export type Input =
   /** A non-200 answer. `retryAfter` is already parsed to ms (uncapped). */
   | { type: 'http'; error: HttpError; retryAfter: number | undefined }
   | { type: 'auth-refreshed' }
+  /** The server no longer has history from our cursor (a dialect's `cursor-expired` error). */
+  | { type: 'expired'; error: ResumableSSEError }
   /** Something fatal: protocol error, event too large, store failure, refresh threw, handler rejected. */
   | { type: 'failed'; error: ResumableSSEError }
   /** The backoff timer fired. */
@@ -75,6 +81,11 @@ export type Command =
   | { type: 'wait'; ms: number }
   /** Drop whatever is in progress and call the user's refreshAuth. */
   | { type: 'refresh-auth'; status: number }
+  /**
+   * Drop whatever is in progress, start a new history (the dialect's restart position; the consumer
+   * is told in order, through its queue) and open a connection.
+   */
+  | { type: 'restart'; error: ResumableSSEError }
   /** Drop whatever is in progress; the subscription is over (see state.error). */
   | { type: 'stop' }
 
@@ -93,6 +104,7 @@ export function initialState(): MachineState {
     offline: false,
     hidden: false,
     connectedBefore: false,
+    restarting: false,
   }
 }
 
@@ -124,7 +136,7 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
     case 'progress':
       // A connection that delivered an event proves the server is healthy again: the next failure
       // starts from the smallest window, and a later 401 gets a fresh refresh.
-      return { state: { ...state, attempt: 0, authRefreshed: false }, command: NONE }
+      return { state: { ...state, attempt: 0, authRefreshed: false, restarting: false }, command: NONE }
 
     case 'retry-hint':
       return { state: { ...state, retryBase: input.ms }, command: NONE }
@@ -148,6 +160,11 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
 
     case 'failed':
       return close(state, 'error', input.error)
+
+    case 'expired':
+      // A restart that expires again before delivering anything would only loop: give up with the error.
+      if (config.onCursorExpired !== 'restart' || state.restarting) return close(state, 'error', input.error)
+      return { state: { ...connect(state).state, restarting: true }, command: { type: 'restart', error: input.error } }
 
     case 'waited':
       if (state.status !== 'backoff') return { state, command: NONE }

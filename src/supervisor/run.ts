@@ -1,6 +1,6 @@
 import type { Checkpoint } from '../checkpoint/contract.js'
 import type { Dialect, DialectSink } from '../dialects/dialect.js'
-import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
+import { DeliveredEvent, PositionMarker, ResetMarker } from '../delivery/event.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { Sequencer } from '../delivery/sequencer.js'
 import { ResumableSSEError } from '../errors.js'
@@ -40,6 +40,10 @@ export class Supervisor {
   readonly #options: SupervisorOptions
   readonly #sequencer: Sequencer
   #effect: AbortController | undefined
+  /** After a restart, where the new history starts until its first position arrives. */
+  #restartFrom: Checkpoint | undefined
+  /** The next event admitted is the first of a new history. */
+  #restarted = false
   #stopPageLife: (() => void) | undefined
 
   constructor(options: SupervisorOptions) {
@@ -93,6 +97,10 @@ export class Supervisor {
     this.#effect?.abort()
     this.#effect = undefined
     switch (command.type) {
+      case 'restart':
+        this.#restart(command.error)
+        this.#connect(this.#newEffect())
+        return
       case 'connect':
         this.#connect(this.#newEffect())
         return
@@ -107,6 +115,19 @@ export class Supervisor {
         this.#options.onClosed(this.#state)
         return
     }
+  }
+
+  /**
+   * A new history: the dialect says where it starts (the oldest the server has, or live; without a
+   * hook, wherever the server starts). Dedupe and gap detection start over, since its sequences may
+   * be lower than the old ones, and the consumer's queue gets the marker that tells it, in order.
+   */
+  #restart(error: ResumableSSEError): void {
+    const { dialect, machine, channel } = this.#options
+    this.#restartFrom = dialect.restart?.(this.#positionCheckpoint(), machine.mode)
+    this.#sequencer.last = undefined
+    this.#restarted = true
+    channel.push(new ResetMarker(error))
   }
 
   #newEffect(): AbortController {
@@ -175,7 +196,7 @@ export class Supervisor {
       case 'finished':
         return outcome
       case 'failed':
-        return { type: 'failed', error: outcome.error }
+        return { type: outcome.error.code === 'cursor-expired' ? 'expired' : 'failed', error: outcome.error }
       case 'aborted':
         // Only reachable for a stale effect (the current one is aborted only by a newer command).
         return { type: 'abort' }
@@ -184,7 +205,7 @@ export class Supervisor {
 
   /** The last received position as a checkpoint, for the next request. */
   #positionCheckpoint(): Checkpoint | undefined {
-    const last = this.#sequencer.last
+    const last = this.#sequencer.last ?? this.#restartFrom
     if (last === undefined) return undefined
     return last.meta ? { sequence: last.sequence, cursor: last.cursor, meta: last.meta } : { sequence: last.sequence, cursor: last.cursor }
   }
@@ -202,8 +223,15 @@ export class Supervisor {
         this.#postFrom(effect, { type: 'failed', error: verdict })
         return
       }
+      if (event) firstAfterRestart(entry as DeliveredEvent)
       channel.push(entry)
       progress()
+    }
+    const firstAfterRestart = (entry: DeliveredEvent) => {
+      if (this.#restarted) {
+        this.#restarted = false
+        entry.restarted = true
+      }
     }
     const progress = () => {
       if (!progressed) {
@@ -216,7 +244,9 @@ export class Supervisor {
       position: (sequence, cursor, meta) => admit(new PositionMarker(sequence, cursor, meta), false),
       deliverUnpositioned: (type, data, cursor, id) => {
         const last = sequencer.last
-        channel.push(new DeliveredEvent(type, data, id, last?.sequence ?? 0, cursor ?? last?.cursor ?? '', undefined, false))
+        const entry = new DeliveredEvent(type, data, id, last?.sequence ?? 0, cursor ?? last?.cursor ?? '', undefined, false)
+        firstAfterRestart(entry)
+        channel.push(entry)
         progress()
       },
     }

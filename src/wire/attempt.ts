@@ -80,7 +80,11 @@ async function attempt(request: Request, controller: AbortController, liveness: 
     void response.body?.cancel().catch(() => {})
     return { type: 'failed', error: new ProtocolError(`Expected content type text/event-stream, got ${contentType ? `"${contentType}"` : 'none'}`) }
   }
-  options.session.accepted?.(response.headers)
+  const refused = options.session.accepted?.(response.headers)
+  if (refused) {
+    void response.body?.cancel().catch(() => {})
+    return { type: 'failed', error: refused }
+  }
   options.onOpen()
   // A 200 without a body is an empty stream: it ends like one (cleanly in replay mode).
   if (response.body === null) return endOfBody(options.session, options.mode)
