@@ -209,3 +209,34 @@ describe('lastEventId: expired cursors', () => {
     expect(() => subscribe({ url: 'http://127.0.0.1:9/', onCursorExpired: 'retry' as 'fail' })).toThrow(/onCursorExpired/)
   })
 })
+
+describe('a dialect that learns from the response headers that the history is gone', () => {
+  it('accepted() returning a cursor-expired error drops the connection and restarts from restart()', async () => {
+    // Like Mercure: the hub confirms the id it resumed from in a response header; an answer that does
+    // not confirm ours means the history after it is lost. (This server never confirms one.)
+    const base = lastEventId()
+    const dialect = {
+      ...base,
+      name: 'confirming',
+      restart: (last: Checkpoint | undefined) => ({ sequence: last?.sequence ?? 0, cursor: '' }),
+      open(position: Checkpoint | undefined, mode: 'live' | 'replay') {
+        const session = base.open(position, mode)
+        session.accepted = (headers: Headers) => {
+          if (position?.cursor && headers.get('x-resumed-from') !== position.cursor) return new ResumableSSEError('cursor-expired', 'the server did not resume from our id')
+        }
+        return session
+      },
+    }
+    const { url, sid } = feed({ total: 3, plan: [{ events: 2, then: 'drop' }] })
+    const rec = recorder()
+    const timers = fastTimers()
+    const r = await consume({ url, dialect, mode: 'replay', onCursorExpired: 'restart', runtime: timers.runtime, onNotice: rec.onNotice }, (event) => {
+      rec.see(event)
+      return false
+    })
+    expect(r.error).toBeUndefined()
+    expect(rec.order).toEqual(['1', '2', 'expired', '1*', '2', '3'])
+    expect(log(sid).map((request) => request.headers['last-event-id'])).toEqual([undefined, '2', undefined])
+    expect(r.sequences).toEqual([1, 2, 3, 4, 5]) // numbered on from the restart position
+  })
+})
