@@ -107,7 +107,7 @@ class LastEventIdSession implements DialectSession {
 
   rejected(error: HttpError): ResumableSSEError | undefined {
     if (!this.#expired?.includes(error.status)) return undefined
-    return new ResumableSSEError('cursor-expired', `Server answered ${error.status} to Last-Event-ID ${JSON.stringify(this.#lastId.slice(0, 100))}: its history no longer holds it`, { cause: error })
+    return new ResumableSSEError('cursor-expired', `Server answered ${error.status}: the Last-Event-ID is past its history`, { cause: error })
   }
 
   frame(frame: Frame, sink: DialectSink): void {
