@@ -175,6 +175,29 @@ describe('lastEventId: expired cursors', () => {
     expect(await store.get(sub.key)).toMatchObject({ sequence: 3, cursor: '3' })
   })
 
+  it('a crash after the notice, before any new event was finished, loses nothing: the next run expires and restarts again', async () => {
+    // Connections 1-3 are the first run; the fresh run meets the 410 again (4) and restarts (5).
+    const { url, sid } = feed({ total: 4, plan: [{ events: 3, then: 'drop' }, { status: 410 }, {}, { status: 410 }] })
+    const store = new MemoryStore()
+    const timers = fastTimers()
+    const options = { url, store, mode: 'replay' as const, onCursorExpired: 'restart' as const, runtime: timers.runtime, ...expiring }
+    // Every old event is finished (committed when the next was asked for); the process "dies" holding
+    // the new history's first event.
+    const first = await consume(options, (event) => event.restarted === true)
+    expect(first.events.map((event) => event.id)).toEqual(['1', '2', '3', '1'])
+    expect(await store.get(first.sub.key)).toMatchObject({ sequence: 3, cursor: '3' }) // not deleted yet
+
+    const rec = recorder()
+    const second = await consume({ ...options, onNotice: rec.onNotice }, (event) => {
+      rec.see(event)
+      return false
+    })
+    expect(second.error).toBeUndefined()
+    expect(rec.order).toEqual(['expired', '1*', '2', '3', '4'])
+    expect(log(sid).map((request) => request.headers['last-event-id'])).toEqual([undefined, '3', undefined, '3', undefined])
+    expect(await store.get(first.sub.key)).toMatchObject({ sequence: 4, cursor: '4' })
+  })
+
   it('a restart that expires again before delivering anything ends with an error instead of looping', async () => {
     // The restart sends no id; the server still answers 410: that is the plain HTTP error it always was.
     const { url, sid } = feed({ total: 3, plan: [{ events: 2, then: 'drop' }, { status: 410 }, { status: 410 }] })
