@@ -38,8 +38,11 @@ export class ReplayLimitError extends ResumableSSEError {
   }
 }
 
-/** The restart position's cursor: watch live (a real aviso cursor is always a sequence). */
-const LIVE = ''
+/**
+ * The restart position's cursor: watch live. A real aviso cursor is always a sequence in digits (and
+ * a `from` checkpoint with any other cursor still resumes by its sequence).
+ */
+const LIVE = 'live'
 
 /** Reconnect delays the reference client uses per `connection-closing` reason, ms. */
 const SHUTDOWN_DELAY = 5000

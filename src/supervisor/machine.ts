@@ -36,7 +36,7 @@ export interface MachineState {
   readonly hidden: boolean
   /** A connection was opened before (so the next one is a reconnect). */
   readonly connectedBefore: boolean
-  /** A restart after an expired cursor has not delivered anything yet: expiring again is fatal. */
+  /** A restart after an expired cursor has received nothing yet (no event, no position): expiring again is fatal. */
   readonly restarting: boolean
   readonly reason?: StatusReason
   readonly delay?: number
