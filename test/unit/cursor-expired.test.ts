@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Committer } from '../../src/checkpoint/committer.js'
+import { EventChannel } from '../../src/delivery/channel.js'
+import { DeliveredEvent, PositionMarker, ResetMarker } from '../../src/delivery/event.js'
 import { HttpError, ResumableSSEError } from '../../src/errors.js'
 import {
   type Checkpoint,
@@ -103,6 +105,24 @@ describe('committer reset', () => {
     await committer.flush()
     expect(calls).toEqual(['put 7', 'delete', 'put 2', 'put 3'])
     expect(await store.get('k')).toMatchObject({ sequence: 3, cursor: '3' })
+  })
+})
+
+describe('the reset marker in the consumer queue', () => {
+  it('is never collapsed with the positions before or after it, and waits behind the old events', () => {
+    const seen: string[] = []
+    const channel = new EventChannel(16, (marker) => seen.push(marker instanceof ResetMarker ? 'reset' : `position ${marker.sequence}`))
+    const event = (sequence: number) => new DeliveredEvent('message', '', String(sequence), sequence, String(sequence), undefined, true)
+    channel.push(event(1))
+    channel.push(new PositionMarker(2, '2', undefined))
+    channel.push(new ResetMarker(gone))
+    channel.push(new PositionMarker(1, 'a', undefined))
+    channel.push(new PositionMarker(2, 'b', undefined)) // collapses with the one before: both after the reset
+    channel.push(event(3))
+    expect(channel.shift()?.sequence).toBe(1)
+    expect(seen).toEqual([])
+    expect(channel.shift()?.sequence).toBe(3)
+    expect(seen).toEqual(['position 2', 'reset', 'position 2'])
   })
 })
 
