@@ -123,6 +123,8 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
   const commitInterval = nonNegative('commitInterval', options.commitInterval, DEFAULTS.commitInterval)
   const onStoreError = options.onStoreError ?? 'fail'
   if (onStoreError !== 'fail' && onStoreError !== 'report') throw new ConfigError("Expected `onStoreError` to be 'fail' or 'report'")
+  const onCursorExpired = options.onCursorExpired ?? 'fail'
+  if (onCursorExpired !== 'fail' && onCursorExpired !== 'restart') throw new ConfigError("Expected `onCursorExpired` to be 'fail' or 'restart'")
   for (const name of ['refreshAuth', 'onStatus', 'onNotice', 'fetch'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ConfigError(`Expected \`${name}\` to be a function`)
   }
@@ -149,6 +151,7 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
       canRefreshAuth: options.refreshAuth !== undefined,
       pauseWhenHidden: options.pauseWhenHidden ?? false,
       healthyAfter: DEFAULTS.healthyAfter,
+      onCursorExpired,
     },
     signal: options.signal,
     heartbeatTimeout,

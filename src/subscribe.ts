@@ -2,7 +2,7 @@ import { Committer } from './checkpoint/committer.js'
 import type { Checkpoint } from './checkpoint/contract.js'
 import { assertIdentity, resumeKey } from './checkpoint/resume-key.js'
 import { EventChannel } from './delivery/channel.js'
-import type { DeliveredEvent } from './delivery/event.js'
+import { type DeliveredEvent, type PositionMarker, ResetMarker } from './delivery/event.js'
 import { ConfigError, type ResumableSSEError, StoreError } from './errors.js'
 import { resolveConfig, type ResolvedConfig } from './config.js'
 import { checkpointProblem } from './dialects/dialect.js'
@@ -102,7 +102,7 @@ class ResumableSubscription implements Subscription {
     this.#config = config
     if (share) this.#role = canShare() ? 'follower' : this.#notifyRole('solo')
     this.key = config.key ?? deriveKey(config)
-    this.#channel = new EventChannel(config.highWaterMark, config.highWaterSize, (marker) => this.#committer?.commit(marker))
+    this.#channel = new EventChannel(config.highWaterMark, config.highWaterSize, (marker) => this.#onMarker(marker))
     this.#finished = new Promise((resolve) => {
       this.#finish = resolve
     })
@@ -184,6 +184,19 @@ class ResumableSubscription implements Subscription {
       this.#notifyRole('solo')
       return new Supervisor(options)
     }
+  }
+
+  /** The consumer has finished everything before `marker`. */
+  #onMarker(marker: PositionMarker): void {
+    if (!(marker instanceof ResetMarker)) {
+      this.#committer?.commit(marker)
+      return
+    }
+    // A new history begins: tell the consumer now, between the old history's last event and the new
+    // one's first; the store moves to the new history with its first commit.
+    const checkpoint = this.#committer?.checkpoint
+    this.#committer?.reset()
+    this.#config.onNotice?.({ kind: 'cursor-expired', error: marker.error, checkpoint })
   }
 
   #failBeforeStart(error: ResumableSSEError): void {

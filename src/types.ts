@@ -23,6 +23,11 @@ export interface SSEEvent {
    * block updates it, an empty `id:` resets it to `''`).
    */
   readonly cursor: string
+  /**
+   * `true` on the first event after an expired cursor was restarted (`onCursorExpired: 'restart'`):
+   * the history before it is gone, so what was built from earlier events may be stale. Absent otherwise.
+   */
+  readonly restarted?: boolean
   /** `JSON.parse(data)`, typed as you say. */
   json<T = unknown>(): T
 }
@@ -71,6 +76,12 @@ export type Notice =
   | { readonly kind: 'duplicate'; readonly sequence: number }
   | { readonly kind: 'store-error'; readonly error: ResumableSSEError }
   | { readonly kind: 'resumed'; readonly checkpoint: Checkpoint }
+  /**
+   * `onCursorExpired: 'restart'`: the server lost the history after our cursor; reported when the
+   * consumer has finished every earlier event, before the first event of the new history.
+   * `checkpoint`: the last one committed from the old history.
+   */
+  | { readonly kind: 'cursor-expired'; readonly error: ResumableSSEError; readonly checkpoint: Checkpoint | undefined }
   /** shareAcrossTabs: this tab's role changed (`solo`: sharing is not available here). */
   | { readonly kind: 'role'; readonly role: Role }
 
@@ -194,6 +205,14 @@ export interface SubscribeOptions {
   strictGaps?: boolean
   /** `close()` commits the event the consumer holds. @default false */
   commitOnClose?: boolean
+  /**
+   * The server no longer has history from our cursor (a `cursor-expired` error: Durable Streams 410,
+   * aviso's replay limit, `lastEventId({ expiredStatuses })`): `'fail'` ends with the error;
+   * `'restart'` continues from the oldest history the server has (or live), tells `onNotice`
+   * (`cursor-expired`) and marks the next event `restarted`. A restart that expires again before
+   * delivering anything fails. @default 'fail'
+   */
+  onCursorExpired?: 'fail' | 'restart'
   /** A failed checkpoint write: `'fail'` stops with the StoreError; `'report'` tells onNotice and goes on. @default 'fail' */
   onStoreError?: 'fail' | 'report'
   /** Browsers: close the connection while the page is hidden, resume when visible. @default false */

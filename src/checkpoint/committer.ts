@@ -127,6 +127,15 @@ export class Committer {
   readonly #now: () => number
   readonly #writes: WriteBehind<Position>
   #written: Checkpoint | undefined
+  /** A new history began (an expired cursor, restarted): its first commit is taken whatever its sequence. */
+  #reset = false
+  /**
+   * The first commit of a new history, until a write replaced the stored checkpoint with it or a later
+   * one: delete, then put (its sequence may be lower than the stored one).
+   */
+  #replace: Position | undefined
+  /** The newest write started (settled), so a delete-then-put never races an older put still landing. */
+  #lastWrite: Promise<void> = Promise.resolve()
 
   constructor(store: CheckpointStore, key: string, runtime: Clock, interval: number, onError: (error: StoreError) => void, resumedFrom?: Checkpoint) {
     this.#store = store
@@ -144,8 +153,22 @@ export class Committer {
 
   commit(position: Position): void {
     const newest = this.#writes.pending ?? this.#written
-    if (newest !== undefined && position.sequence <= newest.sequence) return
+    if (this.#reset) {
+      // The first position the consumer finished in the new history: from here on, the store moves.
+      // Only now is the old checkpoint deleted (by this write), so a crash before loses nothing.
+      this.#reset = false
+      this.#replace = position
+      this.#written = undefined
+    } else if (newest !== undefined && position.sequence <= newest.sequence) return
     this.#writes.offer(position)?.catch(this.#writes.onError)
+  }
+
+  /**
+   * The stream's history was replaced (an expired cursor, restarted): the next commit starts the new
+   * history, however low its sequence, and is written as delete-then-put (the store contract's reset).
+   */
+  reset(): void {
+    this.#reset = true
   }
 
   /** Resolves when everything committed so far is durable; rejects with the StoreError otherwise. */
@@ -160,14 +183,26 @@ export class Committer {
     }
   }
 
-  async #write(position: Position): Promise<void> {
+  #write(position: Position): Promise<void> {
+    const write = this.#put(position, this.#replace, this.#lastWrite)
+    this.#lastWrite = write.then(noop, noop)
+    return write
+  }
+
+  async #put(position: Position, replace: Position | undefined, previous: Promise<void>): Promise<void> {
     const checkpoint = toCheckpoint(position, this.#now())
     try {
+      if (replace) {
+        // An older history's put still landing after our delete would win (higher sequence): wait.
+        await previous
+        await this.#store.delete(this.#key)
+      }
       await this.#store.put(this.#key, checkpoint)
     } catch (error) {
-      throw toStoreError(error, 'put')
+      throw toStoreError(error, replace ? 'delete' : 'put')
     }
-    if (this.#written === undefined || checkpoint.sequence > this.#written.sequence) this.#written = checkpoint
+    if (replace && this.#replace === replace) this.#replace = undefined
+    if (replace || this.#written === undefined || checkpoint.sequence > this.#written.sequence) this.#written = checkpoint
   }
 }
 

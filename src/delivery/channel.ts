@@ -1,4 +1,4 @@
-import { type DeliveredEvent, PositionMarker } from './event.js'
+import { type DeliveredEvent, PositionMarker, ResetMarker } from './event.js'
 
 /**
  * The buffer between the network (producer) and the consumer. Bounded: when it holds
@@ -46,8 +46,10 @@ export class EventChannel {
     const waiter = this.#waiter
     if (event instanceof PositionMarker) {
       const buffer = this.#buffer
+      const previous = buffer.length > this.#head ? buffer[buffer.length - 1] : undefined
       if (waiter) this.#onMarker(event)
-      else if (buffer.length > this.#head && buffer[buffer.length - 1] instanceof PositionMarker) buffer[buffer.length - 1] = event
+      // A reset marker separates two histories: it neither replaces nor is replaced by a position.
+      else if (previous instanceof PositionMarker && !(previous instanceof ResetMarker) && !(event instanceof ResetMarker)) buffer[buffer.length - 1] = event
       else buffer.push(event)
     } else if (waiter) {
       this.#waiter = undefined

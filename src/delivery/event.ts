@@ -1,3 +1,4 @@
+import type { ResumableSSEError } from '../errors.js'
 import type { SSEEvent } from '../types.js'
 
 /**
@@ -17,6 +18,9 @@ export class DeliveredEvent implements SSEEvent {
     readonly positioned: boolean,
   ) {}
 
+  /** Set (to true) on the first event after a restart; absent on every other event. */
+  declare restarted?: boolean
+
   json<T = unknown>(): T {
     return JSON.parse(this.data) as T
   }
@@ -33,4 +37,15 @@ export class PositionMarker {
     readonly cursor: string,
     readonly meta: Readonly<Record<string, string>> | undefined,
   ) {}
+}
+
+/**
+ * The server's history was replaced (an expired cursor, restarted): it waits in the consumer's queue
+ * behind the old history's events, so the consumer hears of it (a `cursor-expired` notice) after
+ * finishing them and before the first event of the new history. Never collapsed with other markers.
+ */
+export class ResetMarker extends PositionMarker {
+  constructor(readonly error: ResumableSSEError) {
+    super(-1, '', undefined)
+  }
 }

@@ -38,6 +38,12 @@ export class ReplayLimitError extends ResumableSSEError {
   }
 }
 
+/**
+ * The restart position's cursor: watch live. A real aviso cursor is always a sequence in digits (and
+ * a `from` checkpoint with any other cursor still resumes by its sequence).
+ */
+const LIVE = 'live'
+
 /** Reconnect delays the reference client uses per `connection-closing` reason, ms. */
 const SHUTDOWN_DELAY = 5000
 
@@ -73,7 +79,11 @@ export function aviso(options: AvisoOptions): Dialect {
       const body: Record<string, unknown> = { event_type: eventType, identifier }
       // from_date is the bootstrap only: once a position exists, a date would re-read (or skip)
       // whatever shares the boundary second, while the sequence is exact.
-      if (position !== undefined) body.from_id = String(position.sequence + 1)
+      if (position?.cursor === LIVE) {
+        // A restart after the replay limit: aviso cannot be asked for "the oldest it has" (that is the
+        // history it refused), so a watch restarts live and a replay has nothing to restart from.
+        if (replay) throw new ReplayLimitError(undefined, 'aviso replay reached the replay limit and cannot restart: there is no live part in a replay')
+      } else if (position !== undefined) body.from_id = String(position.sequence + 1)
       else if (start !== undefined) body.from_date = start
       else if (replay) throw new ConfigError('aviso replay needs a start: pass `fromDate`, `from`, or resume from a checkpoint')
 
@@ -86,6 +96,7 @@ export function aviso(options: AvisoOptions): Dialect {
         request.headers.set('content-type', request.headers.has('authorization') ? 'application/json' : 'text/plain;charset=UTF-8')
       }
     },
+    restart: (last: Checkpoint | undefined) => ({ sequence: last?.sequence ?? 0, cursor: LIVE }),
     open(_position: Checkpoint | undefined, mode: 'live' | 'replay'): DialectSession {
       return new AvisoSession(replayOnly || mode === 'replay')
     },

@@ -26,6 +26,13 @@ export interface Dialect {
    * server starts.
    */
   prepare(request: AttemptRequest, position: Checkpoint | undefined, mode: 'live' | 'replay'): void
+  /**
+   * `onCursorExpired: 'restart'`: where the new history starts after the server said the cursor
+   * expired (a session's `cursor-expired` error): the oldest position the server still has, or live
+   * where it cannot be asked for. `last` is the newest position received. Without this hook the
+   * restart sends no position (wherever the server starts).
+   */
+  restart?(last: Checkpoint | undefined, mode: 'live' | 'replay'): Checkpoint | undefined
   /** A fresh interpreter for one connection. */
   open(position: Checkpoint | undefined, mode: 'live' | 'replay'): DialectSession
 }
@@ -115,11 +122,16 @@ export interface DialectSession {
    * `'reconnect'`, and the supervisor backs off as after any fault.
    */
   ended?(): StreamEnd | 'reconnect' | number
-  /** The response was accepted (200, event stream): its headers, before the first frame. */
-  accepted?(headers: Headers): void
+  /**
+   * The response was accepted (200, event stream): its headers, before the first frame. Return a
+   * typed error to end the connection with it instead (a `cursor-expired` one when the headers say
+   * the history asked for is gone).
+   */
+  accepted?(headers: Headers): ResumableSSEError | void
   /**
    * A non-200 answer: return a typed error to make it fatal with that error instead (a Durable
-   * Streams 410 is `cursor-expired`), or `undefined` to let the supervisor treat the status as usual.
+   * Streams 410 is `cursor-expired`, which `onCursorExpired: 'restart'` restarts from), or `undefined`
+   * to let the supervisor treat the status as usual.
    */
   rejected?(error: HttpError): ResumableSSEError | undefined
 }

@@ -55,6 +55,8 @@ export function durableStreams(): Dialect {
       // The whole history unless the user's URL says otherwise (`offset=now`: only what comes next).
       else if (!query.has('offset')) query.set('offset', '-1')
     },
+    // After a 410: the whole stream as the server has it now (`offset=-1`), numbered on from `last`.
+    restart: (last: Checkpoint | undefined) => ({ sequence: last?.sequence ?? 0, cursor: '-1' }),
     open(position: Checkpoint | undefined, mode: 'live' | 'replay'): DialectSession {
       return new DurableStreamsSession(position, mode)
     },

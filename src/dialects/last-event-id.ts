@@ -1,5 +1,5 @@
 import type { Checkpoint } from '../checkpoint/contract.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, type HttpError, ResumableSSEError } from '../errors.js'
 import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame } from './dialect.js'
 
 export interface LastEventIdOptions {
@@ -14,6 +14,13 @@ export interface LastEventIdOptions {
    * do not answer. The parameter stays out of the resume key.
    */
   queryParam?: string
+  /**
+   * Statuses this server answers when the `Last-Event-ID` sent is too old for its history (e.g.
+   * `[409, 410]`): a `cursor-expired` error, which `onCursorExpired: 'restart'` restarts from (sending
+   * no id: wherever the server starts). Only a request that carried an id can have an expired one.
+   * @default []
+   */
+  expiredStatuses?: readonly number[]
 }
 
 /**
@@ -82,7 +89,7 @@ export function lastEventId(options: LastEventIdOptions = {}): Dialect {
       } else if (cursor) request.headers.set('Last-Event-ID', headerValue(cursor))
     },
     open(position: Checkpoint | undefined): DialectSession {
-      return new LastEventIdSession(position)
+      return new LastEventIdSession(position, options.expiredStatuses)
     },
   }
 }
@@ -101,10 +108,19 @@ class LastEventIdSession implements DialectSession {
   /** The HTML standard's last event ID buffer: `event.cursor`, for events without an id too. */
   #lastId: string
 
-  constructor(position: Checkpoint | undefined) {
+  readonly #expired: readonly number[] | undefined
+
+  constructor(position: Checkpoint | undefined, expired?: readonly number[]) {
+    // Statuses count as an expired cursor only when this connection sent one.
+    if (position?.cursor) this.#expired = expired
     this.#sequence = position?.sequence ?? 0
     this.#lastId = position?.cursor ?? ''
     this.#opaque = position !== undefined && numericId(position.cursor) !== position.sequence
+  }
+
+  rejected(error: HttpError): ResumableSSEError | undefined {
+    if (!this.#expired?.includes(error.status)) return undefined
+    return new ResumableSSEError('cursor-expired', `Server answered ${error.status}: the Last-Event-ID is past its history`, { cause: error })
   }
 
   frame(frame: Frame, sink: DialectSink): void {

@@ -368,7 +368,7 @@ export class SharedSource implements Source {
     const change: StatusChange = { status: 'closed', previous: this.#status, attempt: 0, reconnects: this.#reconnects, reason, ...(error && { error }) }
     this.#status = 'closed'
     this.#options.onStatus(change)
-    this.#options.onClosed({ ...change, authRefreshed: false, retryBase: undefined, offline: false, hidden: false, connectedBefore: false } as MachineState)
+    this.#options.onClosed({ ...change, authRefreshed: false, retryBase: undefined, offline: false, hidden: false, connectedBefore: false, restarting: false } as MachineState)
   }
 
   #stop(): void {

@@ -24,6 +24,8 @@ export interface MachineConfig extends BackoffPolicy {
    * so no server can drive a reconnect loop faster than the backoff.
    */
   healthyAfter: number
+  /** What an expired cursor does: end with the error, or restart from the oldest history. @default 'fail' */
+  onCursorExpired?: 'fail' | 'restart'
 }
 
 export interface MachineState {
@@ -45,6 +47,8 @@ export interface MachineState {
   readonly progressed?: boolean
   /** The last reconnect was the server's own immediate one: the next unhealthy end backs off. */
   readonly rushed?: boolean
+  /** A restart after an expired cursor has received nothing yet (no event, no position): expiring again is fatal. */
+  readonly restarting: boolean
   readonly reason?: StatusReason
   readonly delay?: number
   /** In `closed`: the fatal error. */
@@ -77,6 +81,8 @@ export type Input =
   /** A non-200 answer. `retryAfter` is already parsed to ms (uncapped). */
   | { type: 'http'; error: HttpError; retryAfter: number | undefined }
   | { type: 'auth-refreshed' }
+  /** The server no longer has history from our cursor (a dialect's `cursor-expired` error). */
+  | { type: 'expired'; error: ResumableSSEError }
   /** Something fatal: protocol error, event too large, store failure, refresh threw, handler rejected. */
   | { type: 'failed'; error: ResumableSSEError }
   /** The backoff timer fired. */
@@ -96,6 +102,11 @@ export type Command =
   | { type: 'wait'; ms: number }
   /** Drop whatever is in progress and call the user's refreshAuth. */
   | { type: 'refresh-auth'; status: number }
+  /**
+   * Drop whatever is in progress, start a new history (the dialect's restart position; the consumer
+   * is told in order, through its queue) and open a connection.
+   */
+  | { type: 'restart'; error: ResumableSSEError }
   /** Drop whatever is in progress; the subscription is over (see state.error). */
   | { type: 'stop' }
 
@@ -114,6 +125,7 @@ export function initialState(): MachineState {
     offline: false,
     hidden: false,
     connectedBefore: false,
+    restarting: false,
   }
 }
 
@@ -146,7 +158,7 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
       }
 
     case 'progress':
-      return { state: { ...state, progressed: true }, command: NONE }
+      return { state: { ...state, progressed: true, restarting: false }, command: NONE }
 
     case 'retry-hint':
       return { state: { ...state, retryBase: input.ms }, command: NONE }
@@ -176,6 +188,11 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
 
     case 'failed':
       return close(state, 'error', input.error)
+
+    case 'expired':
+      // A restart that expires again before delivering anything would only loop: give up with the error.
+      if (config.onCursorExpired !== 'restart' || state.restarting) return close(state, 'error', input.error)
+      return { state: { ...connect(state).state, restarting: true }, command: { type: 'restart', error: input.error } }
 
     case 'waited':
       if (state.status !== 'backoff') return { state, command: NONE }

@@ -1,6 +1,6 @@
 import type { Checkpoint } from '../checkpoint/contract.js'
 import type { Dialect, DialectSink } from '../dialects/dialect.js'
-import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
+import { DeliveredEvent, PositionMarker, ResetMarker } from '../delivery/event.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { Sequencer } from '../delivery/sequencer.js'
 import { ResumableSSEError } from '../errors.js'
@@ -40,6 +40,10 @@ export class Supervisor {
   readonly #options: SupervisorOptions
   readonly #sequencer: Sequencer
   #effect: AbortController | undefined
+  /** After a restart, where the new history starts until its first position arrives. */
+  #restartFrom: Checkpoint | undefined
+  /** The next event admitted is the first of a new history. */
+  #restarted = false
   #stopPageLife: (() => void) | undefined
 
   constructor(options: SupervisorOptions) {
@@ -94,6 +98,10 @@ export class Supervisor {
     this.#effect?.abort()
     this.#effect = undefined
     switch (command.type) {
+      case 'restart':
+        this.#restart(command.error)
+        this.#connect(this.#newEffect())
+        return
       case 'connect':
         this.#connect(this.#newEffect())
         return
@@ -108,6 +116,19 @@ export class Supervisor {
         this.#options.onClosed(this.#state)
         return
     }
+  }
+
+  /**
+   * A new history: the dialect says where it starts (the oldest the server has, or live; without a
+   * hook, wherever the server starts). Dedupe and gap detection start over, since its sequences may
+   * be lower than the old ones, and the consumer's queue gets the marker that tells it, in order.
+   */
+  #restart(error: ResumableSSEError): void {
+    const { dialect, machine, channel } = this.#options
+    this.#restartFrom = dialect.restart?.(this.#positionCheckpoint(), machine.mode)
+    this.#sequencer.last = undefined
+    this.#restarted = true
+    channel.push(new ResetMarker(error))
   }
 
   #newEffect(): AbortController {
@@ -164,12 +185,13 @@ export class Supervisor {
       // hitting a network blip) is a failed attempt like any other.
       end = error instanceof ResumableSSEError ? { type: 'failed', error } : { type: 'ended', reason: 'request', at: runtime.now(), error }
     }
-    this.#postFrom(effect, end)
+    // An expired cursor is the machine's to judge (fail, or restart from the oldest history).
+    this.#postFrom(effect, end.type === 'failed' && end.error.code === 'cursor-expired' ? { type: 'expired', error: end.error } : end)
   }
 
   /** The last received position as a checkpoint, for the next request. */
   #positionCheckpoint(): Checkpoint | undefined {
-    const last = this.#sequencer.last
+    const last = this.#sequencer.last ?? this.#restartFrom
     if (last === undefined) return undefined
     return last.meta ? { sequence: last.sequence, cursor: last.cursor, meta: last.meta } : { sequence: last.sequence, cursor: last.cursor }
   }
@@ -187,8 +209,15 @@ export class Supervisor {
         this.#postFrom(effect, { type: 'failed', error: verdict })
         return
       }
+      if (event) firstAfterRestart(entry as DeliveredEvent)
       channel.push(entry)
       progress()
+    }
+    const firstAfterRestart = (entry: DeliveredEvent) => {
+      if (this.#restarted) {
+        this.#restarted = false
+        entry.restarted = true
+      }
     }
     const progress = () => {
       if (!progressed) {
@@ -201,7 +230,9 @@ export class Supervisor {
       position: (sequence, cursor, meta) => admit(new PositionMarker(sequence, cursor, meta), false),
       deliverUnpositioned: (type, data, cursor, id) => {
         const last = sequencer.last
-        channel.push(new DeliveredEvent(type, data, id, last?.sequence ?? 0, cursor ?? last?.cursor ?? '', undefined, false))
+        const entry = new DeliveredEvent(type, data, id, last?.sequence ?? 0, cursor ?? last?.cursor ?? '', undefined, false)
+        firstAfterRestart(entry)
+        channel.push(entry)
         progress()
       },
     }

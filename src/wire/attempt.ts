@@ -65,7 +65,11 @@ async function attempt(built: BuiltRequest, controller: AbortController, livenes
     void response.body?.cancel().catch(() => {})
     return { type: 'failed', error: new ProtocolError(`Expected content type text/event-stream, got ${contentType ? `"${contentType}"` : 'none'}`) }
   }
-  options.session.accepted?.(response.headers)
+  const refused = options.session.accepted?.(response.headers)
+  if (refused) {
+    void response.body?.cancel().catch(() => {})
+    return { type: 'failed', error: refused }
+  }
   options.report({ type: 'opened', at: options.runtime.now() })
   // A 200 without a body is an empty stream: it ends like one (cleanly in replay mode).
   if (response.body === null) return endOfBody(options)

@@ -27,6 +27,7 @@ export interface SSEEvent {
   readonly id: string | undefined
   readonly sequence: number
   readonly cursor: string
+  readonly restarted?: boolean
   json<T = unknown>(): T
 }
 
@@ -55,6 +56,7 @@ export interface Subscription extends AsyncIterable<SSEEvent> {
 export interface Lib {
   subscribe(options: Record<string, unknown>): Subscription
   MemoryStore: new () => CheckpointStore
+  lastEventId(options?: Record<string, unknown>): unknown
 }
 
 /** What one connection to `/events` sent, as the test server recorded it. */
@@ -294,6 +296,44 @@ export const scenarios: Scenario[] = [
       const third = Number(resumed[2])
       ok(third >= second + 2 && third <= second + 3, `Last-Event-ID on the third connection should follow the second's events: ${show(resumed)}`)
       ok(rec.saw('backoff'), `expected a backoff between connections: ${path(rec.changes)}`)
+    },
+  },
+
+  {
+    name: "an expired Last-Event-ID (410) with onCursorExpired 'restart': the notice in order, the new history from the start",
+    async run(ctx) {
+      const id = sid(ctx, 'expired')
+      // Connection 1: events 1-3, then the body ends; 2: Last-Event-ID 3 is answered 410; 3: the feed
+      // again from 1 (the server's new history), held open.
+      const url = feedUrl(ctx, id, { total: 4, plan: [{ events: 3, then: 'end' }, { status: 410 }, { then: 'hold' }] })
+      const store = new ctx.lib.MemoryStore()
+      const order: string[] = []
+      const sub = ctx.lib.subscribe({
+        url,
+        store,
+        backoff: FAST,
+        dialect: ctx.lib.lastEventId({ expiredStatuses: [410] }),
+        onCursorExpired: 'restart',
+        onNotice: (notice: { kind: string; error?: { code: string } }) => {
+          if (notice.kind === 'cursor-expired') order.push(`expired(${notice.error?.code})`)
+        },
+      })
+      try {
+        const see = (events: SSEEvent[]) => {
+          for (const event of events) order.push(`${event.json<{ n: number }>().n}${event.restarted === true ? '*' : ''}`)
+        }
+        see(await within(15_000, 'the old history', take(sub, 3)))
+        see(await within(15_000, 'the new history', take(sub, 2)))
+        // Told after finishing the old history's last event, before the new one's first, which is marked.
+        equal(order, ['1', '2', '3', 'expired(cursor-expired)', '1*', '2'], 'events and the notice, in order')
+      } finally {
+        await sub.close()
+      }
+      // The new history's first event was finished: the checkpoint moved to it though its sequence is lower.
+      const checkpoint = await store.get(sub.key)
+      equal(checkpoint && [checkpoint.sequence, checkpoint.cursor], [1, '1'], 'checkpoint')
+      const resumed = (await serverLog(ctx, id)).map((r) => r.headers['last-event-id'] ?? null)
+      equal(resumed, [null, '3', null], 'Last-Event-ID per connection')
     },
   },
 

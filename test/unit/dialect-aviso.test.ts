@@ -340,3 +340,77 @@ describe('aviso dialect properties', () => {
     expect(calls).toEqual(['live-notification:7', 'closing:0'])
   })
 })
+
+describe("aviso: onCursorExpired 'restart' after the replay limit", () => {
+  const ALL = {} // an empty filter: sequences are contiguous, so a jump would be a gap
+
+  it('a watch restarts live: the notice first, the first live notification marked, no gap, the checkpoint moved', async () => {
+    await server.close()
+    server = await startAvisoServer({ maxReplay: 3 })
+    const store = new MemoryStore()
+    const dialect = aviso({ eventType: 'mars', identifier: ALL, fromDate: 0 })
+    server.publish('mars', MARS, 1)
+    server.publish('mars', MARS, 2)
+    const first = await consume({ url: server.url, dialect, store, commitOnClose: true }, (_event, all) => all.length === 2)
+    await first.sub.close()
+    expect(await store.get(first.sub.key)).toMatchObject({ sequence: 2 })
+    while (server.openStreams > 0) await new Promise((resolve) => setTimeout(resolve, 5)) // the first watch is gone
+
+    // While the consumer is away, more history piles up than the server replays in one request.
+    for (let i = 3; i <= 7; i += 1) server.publish('mars', MARS, i)
+    const order: string[] = []
+    const notices: string[] = []
+    const running = consume(
+      { url: server.url, dialect, store, onCursorExpired: 'restart', onNotice: (notice) => {
+        notices.push(notice.kind)
+        if (notice.kind === 'cursor-expired') order.push('expired')
+      } },
+      async (event, all) => {
+        order.push(`${event.sequence}${event.restarted ? '*' : ''}`)
+        return all.length === 2
+      },
+    )
+    // The live notifications are published once the restarted watch is open.
+    await server.waitForStreams(1)
+    server.publish('mars', MARS, 8)
+    server.publish('mars', MARS, 9)
+    const second = await running
+    expect(second.error).toBeUndefined()
+    expect(order).toEqual(['expired', '8*', '9'])
+    expect(notices).not.toContain('gap')
+    expect(bodies().slice(-2)).toEqual([
+      { event_type: 'mars', identifier: ALL, from_id: '3' },
+      { event_type: 'mars', identifier: ALL }, // live: aviso cannot be asked for the oldest it has
+    ])
+    // 8 was finished: a fresh run asks for 9 on.
+    expect(await store.get(second.sub.key)).toMatchObject({ sequence: 8, cursor: '8' })
+    const third = await consume({ url: server.url, dialect, store }, (_event, all) => all.length === 1)
+    expect(third.sequences).toEqual([9])
+    expect(bodies().at(-1)).toEqual({ event_type: 'mars', identifier: ALL, from_id: '9' })
+  })
+
+  it('a restarted watch that meets the limit again before any notification ends with the error', async () => {
+    await server.close()
+    server = await startAvisoServer({ maxReplay: 1 })
+    for (let i = 1; i <= 3; i += 1) server.publish('mars', MARS, i)
+    const limit = JSON.stringify({ type: 'notification_replay_limit_reached', max_allowed: 1, message: 'scripted' })
+    server.plan.push({}, { inject: [{ event: 'replay-control', data: limit }] })
+    const notices: string[] = []
+    const { error, events } = await consume({ url: server.url, dialect: aviso({ eventType: 'mars', identifier: ALL, fromDate: 0 }), onCursorExpired: 'restart', onNotice: (notice) => notices.push(notice.kind) })
+    expect(error).toBeInstanceOf(ReplayLimitError)
+    expect(events).toEqual([])
+    expect(notices).toEqual(['cursor-expired'])
+    expect(server.requests).toHaveLength(2)
+  })
+
+  it('a replay has no live part to restart into: it ends with a cursor-expired error after the notice', async () => {
+    await server.close()
+    server = await startAvisoServer({ maxReplay: 1 })
+    for (let i = 1; i <= 3; i += 1) server.publish('mars', MARS, i)
+    const notices: string[] = []
+    const { error } = await consume({ url: server.url, dialect: aviso({ eventType: 'mars', identifier: ALL, fromDate: 0, replayOnly: true }), onCursorExpired: 'restart', onNotice: (notice) => notices.push(notice.kind) })
+    expect(isResumableSSEError(error, 'cursor-expired')).toBe(true)
+    expect(notices).toEqual(['cursor-expired'])
+    expect(server.requests).toHaveLength(1)
+  })
+})

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Checkpoint } from '../../src/checkpoint/contract.js'
 import type { DialectSink } from '../../src/dialects/dialect.js'
 import { durableStreams, StreamGoneError } from '../../src/dialects/durable-streams.js'
-import { HttpError, isResumableSSEError, MemoryStore, type StatusChange, type SubscribeOptions, subscribe } from '../../src/index.js'
+import { HttpError, isResumableSSEError, MemoryStore, type Notice, type StatusChange, type SubscribeOptions, subscribe } from '../../src/index.js'
 import { consume as consumeWith, fastTimers, stepping } from '../support/consume.js'
 
 // ---------------------------------------------------------------------------------------------------
@@ -486,5 +486,87 @@ describe('durable streams: the server closing a quiet connection', () => {
     expect(connections).toBe(6)
     expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'stream-closed' })
     expect(statuses.filter((s) => s.status === 'backoff')).toEqual([])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------
+
+describe("durable streams: onCursorExpired 'restart' against @durable-streams/server", () => {
+  /** Deletes the stream while a fork references it: the server answers 410 for it from then on. */
+  async function softDelete(path: string) {
+    expect((await fetch(`${origin}${path}-fork`, { method: 'PUT', headers: { 'content-type': 'text/plain', 'Stream-Forked-From': path } })).status).toBe(201)
+    expect((await fetch(origin + path, { method: 'DELETE' })).status).toBe(204)
+  }
+
+  it('a 410 restarts from offset -1 of the recreated stream: notice in order, first new event marked, checkpoint moved', async () => {
+    const stream = await createStream()
+    for (const payload of ['a', 'b', 'c']) await stream.append(payload)
+    const store = new MemoryStore()
+    const timers = fastTimers()
+    const order: string[] = []
+    const notices: Notice[] = []
+    let recreated = false
+    // When the library sees the 410, the stream is recreated (the fork removed, which removes the
+    // deleted stream for good; the path created again) before the library can restart.
+    const fetchAndRecreate: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init)
+      if (response.status === 410 && !recreated) {
+        recreated = true
+        expect((await fetch(`${origin}${stream.path}-fork`, { method: 'DELETE' })).status).toBe(204)
+        expect((await fetch(origin + stream.path, { method: 'PUT', headers: { 'content-type': 'text/plain' } })).status).toBe(201)
+        await stream.append('x')
+        await stream.append('y')
+      }
+      return response
+    }
+    const options = { url: stream.url, store, onCursorExpired: 'restart' as const, fetch: fetchAndRecreate, runtime: timers.runtime }
+    const first = await consume(
+      {
+        ...options,
+        onNotice: (notice) => {
+          if (notice.kind === 'cursor-expired') {
+            order.push('expired')
+            notices.push(notice)
+          }
+        },
+      },
+      async (event, all) => {
+        order.push(event.restarted ? `${event.data}*` : event.data)
+        if (event.data === 'c' && !event.restarted) {
+          await softDelete(stream.path)
+          proxy.cut() // the reconnect meets the 410
+        }
+        return all.length === 5 // stop holding y: x is the last event finished
+      },
+    )
+    expect(first.error).toBeUndefined()
+    expect(order).toEqual(['a', 'b', 'c', 'expired', 'x*', 'y'])
+    expect(first.sequences).toEqual([1, 2, 3, 4, 5]) // local numbering goes on across the restart
+    expect(notices[0]).toMatchObject({ kind: 'cursor-expired', checkpoint: { sequence: 3 } })
+    expect((notices[0] as { error: unknown }).error).toBeInstanceOf(StreamGoneError)
+    const reads = stream.reads()
+    expect(reads.at(-1)?.get('offset')).toBe('-1')
+    expect(reads.at(-1)?.get('cursor')).toBeNull() // the old stream's cursor means nothing to the new one
+
+    // The checkpoint is in the new history: x finished, y still to do. A fresh run resumes from it.
+    const checkpoint = await store.get(first.sub.key)
+    expect(checkpoint).toMatchObject({ sequence: 4, cursor: '-1', meta: { skip: '1' } })
+    await stream.append('z')
+    const again = await consume({ url: stream.url, store }, (_event, all) => all.length === 2)
+    expect(again.data).toEqual(['y', 'z'])
+    expect(again.sequences).toEqual([5, 6])
+    expect(again.events.some((event) => event.restarted)).toBe(false)
+  })
+
+  it('a stream still gone at offset -1 ends with the StreamGoneError after one restart (no loop)', async () => {
+    const stream = await createStream()
+    await stream.append('a')
+    await softDelete(stream.path)
+    const notices: Notice[] = []
+    const { error, data } = await consume({ url: stream.url, onCursorExpired: 'restart', from: { sequence: 1, cursor: '0000000000000000_0000000000000001' }, onNotice: (notice) => notices.push(notice) })
+    expect(error).toBeInstanceOf(StreamGoneError)
+    expect(data).toEqual([])
+    expect(notices.map((notice) => notice.kind)).toEqual(['cursor-expired'])
+    expect(stream.reads().map((read) => read.get('offset'))).toEqual(['0000000000000000_0000000000000001', '-1'])
   })
 })
