@@ -366,7 +366,7 @@ describe('positions without events across tabs (real BroadcastChannel)', () => {
     })().catch(() => {})
     return seen
   }
-  const start = (url: string, options: { commitInterval?: number } = {}) => {
+  const start = (url: string, options: { highWaterMark?: number } = {}) => {
     const sub = subscribe({ url, store: new MemoryStore(), commitInterval: 0, heartbeatTimeout: false, shareAcrossTabs: true, ...options })
     subs.push(sub)
     return sub
@@ -395,6 +395,25 @@ describe('positions without events across tabs (real BroadcastChannel)', () => {
     expect(follower.checkpoint).toMatchObject({ sequence: 2, cursor: '2' })
     expect(server.log(sid)).toHaveLength(2)
     await follower.close()
+    expect(await next).toEqual({ value: undefined, done: true })
+  })
+
+  it("a leader whose consumer is behind is given the positions from its backlog in order, and commits them", async () => {
+    uninstall = installLocks()
+    const { url } = server.feed({ total: 4, hold: true, plan: [{ garbage: 'id: 1\ndata: a\n\nid: 2\n\nid: 3\ndata: c\n\nid: 4\n\n', events: 0, then: 'hold' }] })
+    // Room for one entry: with a held, the position 2 fills the buffer and c and 4 wait in the backlog.
+    const leader = start(url, { highWaterMark: 1 })
+    const iterator = leader[Symbol.asyncIterator]()
+    expect((await iterator.next()).value?.data).toBe('a')
+    const follower = start(url)
+    const seen = drain(follower)
+    await until(() => follower.checkpoint?.sequence === 4) // everything has arrived
+    expect((await iterator.next()).value?.data).toBe('c')
+    expect(leader.checkpoint).toMatchObject({ sequence: 2, cursor: '2' })
+    const next = iterator.next()
+    await until(() => leader.checkpoint?.sequence === 4)
+    expect(seen.map((e) => e.data)).toEqual(['a', 'c'])
+    await leader.close()
     expect(await next).toEqual({ value: undefined, done: true })
   })
 
