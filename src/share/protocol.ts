@@ -1,8 +1,9 @@
 // The BroadcastChannel protocol between the tabs that share one subscription. Plain JSON-able arrays
 // and objects (structured clone copies them), every message stamped with the protocol version.
 //
-//   leader → all        ev  the events the leader's connection delivered (live), in order; those of
-//                           one task go in one message
+//   leader → all        ev  the events the leader's connection delivered (live), and the positions
+//                           without events (id-only blocks, control frames) among them, in order;
+//                           those of one task go in one message
 //   leader → all        st  the leader's status changed (followers mirror it)
 //   leader → all        hi  "I lead now": every follower answers with `join`
 //   follower → leader   join  "I have everything up to `after`; send me what follows"
@@ -13,10 +14,11 @@
 // Lock and channel are both named `rsse:<version>:<key>`, so two library versions with different
 // protocols never meet (each elects its own leader: separate connections); a message whose `v` is not
 // ours is dropped as well, so a same-named stranger is never misread.
-import type { DeliveredEvent } from '../delivery/event.js'
+import { type DeliveredEvent, PositionMarker } from '../delivery/event.js'
 import type { StatusChange } from '../types.js'
 
-export const PROTOCOL = 1
+// 2: positions without events travel too (a `WireEvent` whose type is null).
+export const PROTOCOL = 2
 
 /** The lock and channel name for a resume key. */
 export const channelName = (key: string): string => `rsse:${PROTOCOL}:${key}`
@@ -33,8 +35,11 @@ export const NOTHING: Ordinal = [Number.NEGATIVE_INFINITY, 0]
 /** a > b */
 export const isAfter = (a: Ordinal, b: Ordinal): boolean => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])
 
-/** [type, data, id, sequence, k, cursor, meta] */
-export type WireEvent = readonly [string, string, string | null, number, number, string, Readonly<Record<string, string>> | null]
+/**
+ * [type, data, id, sequence, k, cursor, meta]. A position without an event (a `PositionMarker`) has type
+ * null (and data '', id null, k 0): it has a sequence of its own, so it is ordered like a positioned event.
+ */
+export type WireEvent = readonly [string | null, string, string | null, number, number, string, Readonly<Record<string, string>> | null]
 
 /** A status change without the error object (which does not survive structured clone as our class). */
 export interface WireStatus extends Omit<StatusChange, 'error'> {
@@ -60,7 +65,10 @@ export type Body =
 
 export type Message = Body & { readonly v: number }
 
-export const toWire = (event: DeliveredEvent, k: number): WireEvent => [event.type, event.data, event.id ?? null, event.sequence, k, event.cursor, event.meta ?? null]
+export const toWire = (entry: DeliveredEvent | PositionMarker, k: number): WireEvent =>
+  entry instanceof PositionMarker
+    ? [null, '', null, entry.sequence, 0, entry.cursor, entry.meta ?? null]
+    : [entry.type, entry.data, entry.id ?? null, entry.sequence, k, entry.cursor, entry.meta ?? null]
 
 export const ordinalOf = (wire: WireEvent): Ordinal => [wire[3], wire[4]]
 

@@ -2,7 +2,7 @@ import type { Position } from '../checkpoint/committer.js'
 import type { Checkpoint } from '../checkpoint/contract.js'
 import { DEFAULTS } from '../config.js'
 import type { EventChannel } from '../delivery/channel.js'
-import { DeliveredEvent } from '../delivery/event.js'
+import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
 import { ResumableSSEError } from '../errors.js'
 import type { Input, MachineState } from '../supervisor/machine.js'
 import { Supervisor, type SupervisorOptions } from '../supervisor/run.js'
@@ -21,7 +21,14 @@ export interface Source {
 /** The slice of the channel a supervisor pushes into. */
 type Sink = Pick<EventChannel, 'push' | 'isFull' | 'waitForRoom'>
 
-const toEvent = (wire: WireEvent): DeliveredEvent => new DeliveredEvent(wire[0], wire[1], wire[2] ?? undefined, wire[3], wire[5], wire[6] ?? undefined, wire[4] === 0)
+/** What a source pushes into a channel: an event, or a position without one (committed, never seen). */
+type Entry = DeliveredEvent | PositionMarker
+
+const toEntry = (wire: WireEvent): Entry =>
+  wire[0] === null ? new PositionMarker(wire[3], wire[5], wire[6] ?? undefined) : new DeliveredEvent(wire[0], wire[1], wire[2] ?? undefined, wire[3], wire[5], wire[6] ?? undefined, wire[4] === 0)
+
+/** Whether a connection can resume from it: a marker always, an event when it had an id (or offset). */
+const positioned = (entry: Entry): boolean => entry instanceof PositionMarker || entry.positioned
 
 interface LocksLike {
   request(name: string, options: { signal: AbortSignal }, callback: () => Promise<void>): Promise<unknown>
@@ -40,7 +47,9 @@ interface LocksLike {
  *
  * Every tab orders events by `Ordinal` (sequence, and a count for id-less events) and accepts only what
  * is after the newest one it has: nothing repeats across a hand-off or a catch-up, and every gap is
- * filled from a window or a catch-up connection before live events are accepted again.
+ * filled from a window or a catch-up connection before live events are accepted again. Positions
+ * without events (`PositionMarker`s: id-only blocks, control frames) travel the same way, each with a
+ * sequence of its own: every tab's consumer commits them, and a new leader resumes from one.
  */
 export class SharedSource implements Source {
   readonly #options: SupervisorOptions
@@ -54,9 +63,9 @@ export class SharedSource implements Source {
   #release: (() => void) | undefined
   #leader: Supervisor | undefined
   #catchUp: Supervisor | undefined
-  /** The newest event pushed into our channel. */
+  /** The newest event or marker pushed into our channel. */
   #last: Ordinal
-  /** The newest positioned one: where a connection of ours resumes. */
+  /** The newest positioned one (or marker): where a connection of ours resumes. */
   #position: Position | undefined
   /** Follower: live events are accepted (false until the leader answered our `join`). */
   #synced = false
@@ -191,17 +200,16 @@ export class SharedSource implements Source {
   }
 
   /**
-   * Pushes one event into our channel unless we have it already; every tab keeps it in its window.
-   * Returns whether it was new.
+   * Pushes one event or marker into our channel unless we have it already; every tab keeps it in its
+   * window. Returns whether it was new.
    */
-  #accept(wire: WireEvent, event?: DeliveredEvent): boolean {
+  #accept(wire: WireEvent, entry: Entry = toEntry(wire)): boolean {
     const ordinal = ordinalOf(wire)
     if (!isAfter(ordinal, this.#last)) return false
     this.#last = ordinal
     this.#window.add(wire)
-    event ??= toEvent(wire)
-    if (event.positioned) this.#position = event
-    this.#options.channel.push(event)
+    if (positioned(entry)) this.#position = entry
+    this.#options.channel.push(entry)
     return true
   }
 
@@ -209,12 +217,13 @@ export class SharedSource implements Source {
    * Numbers the id-less events of a supervisor of ours. It resumes from #position, so id-less events
    * after it are counted from there again (and then recognised as ones we have).
    */
-  #numbering(): (event: DeliveredEvent) => WireEvent {
+  #numbering(): (entry: Entry) => WireEvent {
     let previous: Ordinal = this.#position ? [this.#position.sequence, 0] : NOTHING
-    return (event) => {
-      const k = event.positioned ? 0 : previous[0] === event.sequence ? previous[1] + 1 : 1
-      previous = [event.sequence, k]
-      return toWire(event, k)
+    return (entry) => {
+      // The dialects give an id-less event the sequence of the position before it, a marker's included.
+      const k = positioned(entry) ? 0 : previous[0] === entry.sequence ? previous[1] + 1 : 1
+      previous = [entry.sequence, k]
+      return toWire(entry, k)
     }
   }
 
@@ -223,9 +232,9 @@ export class SharedSource implements Source {
     const channel = this.#options.channel
     const number = this.#numbering()
     return {
-      push: (event: DeliveredEvent) => {
-        const wire = number(event)
-        this.#accept(wire, event)
+      push: (entry: Entry) => {
+        const wire = number(entry)
+        this.#accept(wire, entry)
         then(wire)
       },
       isFull: () => channel.isFull(),
@@ -247,7 +256,7 @@ export class SharedSource implements Source {
     const give = (all: boolean): void => {
       const backlog = this.#window.newest(this.#behind)
       let given = 0
-      while (given < backlog.length && (all || !channel.isFull())) channel.push(toEvent(backlog[given++]!))
+      while (given < backlog.length && (all || !channel.isFull())) channel.push(toEntry(backlog[given++]!))
       this.#behind -= given
       if (this.#behind < half) for (const wake of waiters.splice(0)) wake()
     }
@@ -256,14 +265,14 @@ export class SharedSource implements Source {
       if (this.#behind > 0) void channel.waitForRoom().then(drain)
     }
     return {
-      push: (event: DeliveredEvent) => {
-        const wire = number(event)
+      push: (entry: Entry) => {
+        const wire = number(entry)
         const ordinal = ordinalOf(wire)
         if (!isAfter(ordinal, this.#last)) return
         this.#last = ordinal
         this.#window.add(wire)
         this.#relay(wire)
-        if (this.#behind === 0 && !channel.isFull()) return channel.push(event)
+        if (this.#behind === 0 && !channel.isFull()) return channel.push(entry)
         if (++this.#behind === 1) void channel.waitForRoom().then(drain)
         // A window's worth behind within one network chunk: give the consumer everything rather than
         // let the window drop what it has not had (its buffer overshoots by that chunk).

@@ -21,7 +21,7 @@ interface Seen {
 }
 interface Harness {
   build: string
-  start(url: string): string
+  start(url: string, memory?: boolean): string
   role(): string
   status(): string
   key(): string
@@ -33,6 +33,7 @@ interface Harness {
   ended(): string | undefined
   close(): Promise<void>
   checkpoint(): number | undefined
+  stored(): Promise<number | undefined>
 }
 declare global {
   interface Window {
@@ -105,9 +106,9 @@ async function waitForMore(pages: Page[], more: number): Promise<void> {
   await until(`${more} more events in every page`, async () => (await Promise.all(pages.map((p) => call(p, 'count')))).every((c, i) => c >= base[i]! + more))
 }
 
-async function startAll(pages: Page[], url: string): Promise<void> {
+async function startAll(pages: Page[], url: string, memory = false): Promise<void> {
   for (const page of pages) {
-    await call(page, 'start', url)
+    await call(page, 'start', url, memory)
     // Each tab finds the others running: the first wins the election, the rest join it.
     await until('the tab to see events', async () => (await call(page, 'count')) > 0)
   }
@@ -235,6 +236,27 @@ describe('shareAcrossTabs in Chromium (one profile, several pages)', () => {
       expect(resumed.sequence!).toBeGreaterThan(before[0]!.sequence)
       expect(server.log(sid)).toHaveLength(1)
       await expectConnections(sid, 1)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+    await expectConnections(sid, 0)
+  })
+
+  it('an id-only position reaches every tab: each commits it to its store once past the event before', async () => {
+    // `id: 1` with an event, then `id: 2` alone (a position without an event), and the stream stays open.
+    const sid = `share${++feeds}-${process.pid}`
+    const url = feedUrl(server.url, { sid, total: 2, hold: true, plan: [{ garbage: 'id: 1\ndata: {"n":1}\n\nid: 2\n\n', events: 0, then: 'hold' }] })
+    const pages = [await open(), await open(), await open()]
+    try {
+      // Each tab with a store of its own: a follower's checkpoint is what *its* consumer committed.
+      await startAll(pages, url, true)
+      expect(await roles(pages)).toEqual(['follower', 'follower', 'leader'])
+      await until('every tab to store the id-only position', async () => (await Promise.all(pages.map((p) => call(p, 'stored')))).every((s) => s === 2))
+      for (const [i, page] of pages.entries()) {
+        expect(await call(page, 'events'), `page ${i}`).toEqual([{ sequence: 1, id: '1', cursor: '1', n: 1 }])
+        expect(await call(page, 'ended'), `page ${i}`).toBeUndefined()
+      }
+      expect(server.log(sid)).toHaveLength(1)
     } finally {
       await Promise.all(pages.map((p) => p.close()))
     }

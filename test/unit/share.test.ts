@@ -7,7 +7,8 @@
 // says it is a worker (`importScripts`): the election is not what these tests are about, the relay is.
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStore, type Notice, type SSEEvent, subscribe, type Subscription } from '../../src/index.js'
-import { channelName, isAfter, isOurs, NOTHING, PROTOCOL, type WireEvent } from '../../src/share/protocol.js'
+import { PositionMarker } from '../../src/delivery/event.js'
+import { channelName, isAfter, isOurs, NOTHING, ordinalOf, PROTOCOL, toWire, type WireEvent } from '../../src/share/protocol.js'
 import { RecentWindow } from '../../src/share/window.js'
 import { useFeedServer } from '../support/feed-server.js'
 
@@ -32,6 +33,14 @@ describe('the protocol pieces', () => {
     expect(isOurs(null)).toBe(false)
     // Lock and channel carry the version too, so another version elects its own leader.
     expect(channelName('k')).toBe(`rsse:${PROTOCOL}:k`)
+  })
+
+  it('a position without an event has a wire form of its own, ordered by its own sequence', () => {
+    const marker = toWire(new PositionMarker(7, 'seven', { c: 'x' }), 3)
+    expect(marker).toEqual([null, '', null, 7, 0, 'seven', { c: 'x' }])
+    expect(ordinalOf(marker)).toEqual([7, 0])
+    // An id-less event after it counts from it, like one after a positioned event.
+    expect(isAfter([7, 1], ordinalOf(marker))).toBe(true)
   })
 
   it('the recent window answers a joiner with what follows its position, or with its floor when it is older', () => {
@@ -333,5 +342,120 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     const log = server.log(sid)
     expect(log).toHaveLength(2)
     expect(log[1]!.headers['last-event-id']).toBe('10')
+  })
+})
+
+// Positions without events (id-only SSE blocks, control frames) travel between tabs in order, like
+// events: every tab's consumer commits them, and a tab that takes over resumes from one.
+describe('positions without events across tabs (real BroadcastChannel)', () => {
+  let uninstall: (() => void) | undefined
+  const subs: Subscription[] = []
+  afterEach(async () => {
+    await Promise.all(subs.splice(0).map((s) => s.close()))
+    uninstall?.()
+    uninstall = undefined
+  })
+
+  const until = async (check: () => boolean) => {
+    while (!check()) await new Promise((r) => setTimeout(r, 10))
+  }
+  /** Consumes every event (finishing each at once) into `seen`. */
+  const drain = (sub: Subscription, seen: SSEEvent[] = []) => {
+    void (async () => {
+      for await (const event of sub as AsyncIterable<SSEEvent>) seen.push(event)
+    })().catch(() => {})
+    return seen
+  }
+  const start = (url: string, options: { highWaterMark?: number } = {}) => {
+    const sub = subscribe({ url, store: new MemoryStore(), commitInterval: 0, heartbeatTimeout: false, shareAcrossTabs: true, ...options })
+    subs.push(sub)
+    return sub
+  }
+
+  it('a follower gets an id-only position live and commits it once its consumer finished the event before', async () => {
+    uninstall = installLocks()
+    // Connection 1: 503, retry in 1 s (the follower joins meanwhile, so it hears the rest live);
+    // connection 2: `id: 1 / data: a`, then `id: 2` alone, and the stream stays open.
+    const { sid, url } = server.feed({ total: 2, hold: true, plan: [{ status: 503, retryAfter: '1' }, { garbage: 'id: 1\ndata: a\n\nid: 2\n\n', events: 0, then: 'hold' }] })
+    const leader = start(url)
+    drain(leader)
+    await until(() => leader.status === 'backoff')
+    const follower = start(url)
+    expect(follower.role).toBe('follower')
+    const iterator = follower[Symbol.asyncIterator]()
+    const a = await iterator.next()
+    expect([a.value?.data, a.value?.sequence, a.value?.cursor]).toEqual(['a', 1, '1'])
+    // The leader has been past the position for a while: the follower has it too, behind a.
+    await until(() => leader.checkpoint?.sequence === 2)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(follower.checkpoint).toBeUndefined() // a is held, not finished
+    // Finishing a (asking for the next event) commits a, then the id-only position behind it.
+    const next = iterator.next()
+    await until(() => follower.checkpoint?.sequence === 2)
+    expect(follower.checkpoint).toMatchObject({ sequence: 2, cursor: '2' })
+    expect(server.log(sid)).toHaveLength(2)
+    await follower.close()
+    expect(await next).toEqual({ value: undefined, done: true })
+  })
+
+  it("a leader whose consumer is behind is given the positions from its backlog in order, and commits them", async () => {
+    uninstall = installLocks()
+    const { url } = server.feed({ total: 4, hold: true, plan: [{ garbage: 'id: 1\ndata: a\n\nid: 2\n\nid: 3\ndata: c\n\nid: 4\n\n', events: 0, then: 'hold' }] })
+    // Room for one entry: with a held, the position 2 fills the buffer and c and 4 wait in the backlog.
+    const leader = start(url, { highWaterMark: 1 })
+    const iterator = leader[Symbol.asyncIterator]()
+    expect((await iterator.next()).value?.data).toBe('a')
+    const follower = start(url)
+    const seen = drain(follower)
+    await until(() => follower.checkpoint?.sequence === 4) // everything has arrived
+    expect((await iterator.next()).value?.data).toBe('c')
+    expect(leader.checkpoint).toMatchObject({ sequence: 2, cursor: '2' })
+    const next = iterator.next()
+    await until(() => leader.checkpoint?.sequence === 4)
+    expect(seen.map((e) => e.data)).toEqual(['a', 'c'])
+    await leader.close()
+    expect(await next).toEqual({ value: undefined, done: true })
+  })
+
+  it("a joiner's catch-up window carries the positions without events, in order", async () => {
+    uninstall = installLocks()
+    // a (id 1), the position 2 alone, b without an id, the position 3 alone.
+    const { sid, url } = server.feed({ total: 3, hold: true, plan: [{ garbage: 'id: 1\ndata: a\n\nid: 2\n\ndata: b\n\nid: 3\n\n', events: 0, then: 'hold' }] })
+    const leader = start(url)
+    const led = drain(leader)
+    await until(() => leader.checkpoint?.sequence === 3)
+    // It starts from nothing (a store of its own): everything comes from the leader's window.
+    const follower = start(url)
+    const seen = drain(follower)
+    await until(() => follower.checkpoint?.sequence === 3)
+    expect(follower.role).toBe('follower')
+    const view = (events: SSEEvent[]) => events.map((e) => [e.data, e.sequence, e.cursor])
+    // b carries the last event ID buffer: the id-only position before it.
+    expect(view(seen)).toEqual([
+      ['a', 1, '1'],
+      ['b', 2, '2'],
+    ])
+    expect(view(seen)).toEqual(view(led))
+    expect(follower.checkpoint).toMatchObject({ sequence: 3, cursor: '3' })
+    expect(server.log(sid)).toHaveLength(1)
+  })
+
+  it('a follower whose newest position is an id-only one takes over from there', async () => {
+    uninstall = installLocks()
+    // Connection 1: a (id 1) and the position 2 alone; connection 2 (the new leader's): normal, 3 to 5.
+    const { sid, url } = server.feed({ total: 5, hold: true, plan: [{ garbage: 'id: 1\ndata: a\n\nid: 2\n\n', events: 0, then: 'hold' }] })
+    const leader = start(url)
+    drain(leader)
+    await until(() => leader.checkpoint?.sequence === 2)
+    const follower = start(url)
+    const seen = drain(follower)
+    await until(() => follower.checkpoint?.sequence === 2)
+    await leader.close()
+    await until(() => seen.length === 4)
+    expect(follower.role).toBe('leader')
+    expect(seen.map((e) => e.sequence)).toEqual([1, 3, 4, 5])
+    const log = server.log(sid)
+    expect(log).toHaveLength(2)
+    expect(log[1]!.headers['last-event-id']).toBe('2')
   })
 })
