@@ -87,15 +87,19 @@ export interface RequestContext {
   readonly attempt: number
 }
 
-/** The small environment core code runs against; tests inject it, defaults are the globals. */
+/** Timers, clock and randomness core code runs against (the `runtime` option); tests inject them, defaults are the globals. */
 export interface Runtime {
-  fetch: typeof fetch
   setTimeout: (fn: () => void, ms: number) => unknown
   clearTimeout: (handle: unknown) => void
   /** ms since epoch */
   now: () => number
   /** uniform in [0, 1) */
   random: () => number
+}
+
+/** What core code runs against: the runtime and the `fetch` to use (the `fetch` option, else the global). Internal. */
+export interface Environment extends Runtime {
+  fetch: typeof fetch
 }
 
 export interface BackoffOptions {
@@ -107,6 +111,11 @@ export interface BackoffOptions {
   maxDelay?: number
   /** Upper bound for a server's `Retry-After`, ms. @default 300000 */
   maxRetryAfter?: number
+  /**
+   * `false`: wait the whole window instead of a uniform draw from it (with `factor: 1`, exactly the
+   * reconnection time, as browsers' EventSource does). @default true
+   */
+  jitter?: boolean
 }
 
 export type StartPosition =
@@ -189,6 +198,11 @@ export interface SubscribeOptions {
   strictGaps?: boolean
   /** `close()` commits the event the consumer holds. @default false */
   commitOnClose?: boolean
+  /**
+   * The server no longer has history from our cursor (a `cursor-expired` error): `'fail'` ends with
+   * the error; `'restart'` continues from the oldest history the server has (or live). @default 'fail'
+   */
+  onCursorExpired?: 'fail' | 'restart'
   /** A failed checkpoint write: `'fail'` stops with the StoreError; `'report'` tells onNotice and goes on. @default 'fail' */
   onStoreError?: 'fail' | 'report'
   /** Browsers: close the connection while the page is hidden, resume when visible. @default false */
@@ -203,7 +217,9 @@ export interface SubscribeOptions {
   onNotice?: (notice: Notice) => void
   /** Inject `fetch` (a custom agent, a test double of the network, a Worker service binding). */
   fetch?: typeof fetch
-  /** Inject timers, clock and randomness (tests). */
+  /** The fetch `credentials` mode (`'include'` sends cookies cross-origin); ignored where the runtime has none (workerd). */
+  credentials?: RequestCredentials
+  /** Inject timers, clock and randomness (tests). `fetch` is its own option. */
   runtime?: Partial<Runtime>
 }
 
