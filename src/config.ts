@@ -21,10 +21,11 @@ interface Table {
   readonly [name: string]: Row | Table
 }
 
-const finite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
+const is = (type: string): Test => (value) => typeof value === type
+const finite = (value: unknown): value is number => Number.isFinite(value)
 const ANY: Check = [() => true, '']
-const FUNCTION: Check = [(value) => typeof value === 'function', 'be a function']
-const BOOLEAN: Check = [(value) => typeof value === 'boolean', 'be true or false']
+const FUNCTION: Check = [is('function'), 'be a function']
+const BOOLEAN: Check = [is('boolean'), 'be true or false']
 const NON_NEGATIVE: Check = [(value) => finite(value) && value >= 0, 'be a non-negative number']
 const POSITIVE_INTEGER: Check = [(value) => Number.isSafeInteger(value) && value > 0, 'be a positive integer']
 /** An object with these methods (a store, a dialect): checked by shape, so any implementation fits. */
@@ -44,7 +45,7 @@ export const OPTIONS = {
   body: [ANY],
   store: [[(value) => implementing(value, 'get put delete'), 'implement get, put and delete (see CheckpointStore)']],
   key: [[(value) => typeof value === 'string' && value !== '', 'be a non-empty string']],
-  fingerprint: [[(value) => typeof value === 'string', 'be a string']],
+  fingerprint: [[is('string'), 'be a string']],
   // 'start' or a checkpoint, checked in resolveConfig so the message can say what is wrong with it.
   from: [ANY],
   dialect: [[(value) => implementing(value, 'prepare open'), 'be a dialect object such as `lastEventId()`']],
@@ -57,7 +58,7 @@ export const OPTIONS = {
     maxRetryAfter: [NON_NEGATIVE, 300_000],
     jitter: [BOOLEAN, true],
   },
-  maxRetries: [[(value) => value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= 0), 'be a non-negative integer or Infinity'], Number.POSITIVE_INFINITY],
+  maxRetries: [[(value) => value === Infinity || (Number.isInteger(value) && value >= 0), 'be a non-negative integer or Infinity'], Infinity],
   heartbeatTimeout: [[(value) => value === false || (finite(value) && value > 0), 'be a positive number of milliseconds or false'], 60_000],
   maxEventSize: [POSITIVE_INTEGER, 1024 * 1024],
   refreshAuth: [FUNCTION],
@@ -114,7 +115,7 @@ export type ResolvedConfig = Omit<Checked, 'store' | 'dialect' | 'runtime'> & {
 
 /** Validates every option up front with a message that names it, and applies defaults. */
 export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('Expected `subscribe()` to be given an options object')
+  if (typeof options !== 'object' || options === null) throw expected('subscribe()', 'be given an options object')
   // `url` is required: an absent one fails its row's check like an empty one.
   const checked = check(OPTIONS, { ...options, url: options.url ?? '' }, '') as Checked
   const { body, from, key, backoff } = checked
@@ -127,22 +128,16 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
   if (body !== undefined && (method === 'GET' || method === 'HEAD')) throw new ConfigError(`A \`body\` cannot be sent with ${method}; set \`method: 'POST'\``)
   if (typeof body === 'function' && key === undefined) throw new ConfigError('Pass `key` when `body` is a function: a function cannot be part of the derived resume key')
   const problem = from === undefined || from === 'start' ? undefined : checkpointProblem(from)
-  if (problem) throw new ConfigError(`Expected \`from\` to be 'start' or a checkpoint: ${problem}`)
+  if (problem) throw expected('from', `be 'start' or a checkpoint: ${problem}`)
   const fetch = checked.fetch ?? globalThis.fetch
-  if (typeof fetch !== 'function') throw new ConfigError('No `fetch` in this runtime: pass the `fetch` option')
+  if (typeof fetch !== 'function') throw expected('fetch', 'be given: this runtime has no global fetch')
   return {
     ...checked,
     request: { url, method, headers: checked.headers, body },
     store: checked.store ?? new MemoryStore(),
     dialect,
-    machine: {
-      ...backoff,
-      maxRetries: checked.maxRetries,
-      mode: checked.mode,
-      canRefreshAuth: checked.refreshAuth !== undefined,
-      pauseWhenHidden: checked.pauseWhenHidden,
-      healthyAfter: DEFAULTS.healthyAfter,
-    },
+    // The machine takes what it needs of the checked options (mode, maxRetries, pauseWhenHidden, backoff).
+    machine: { ...checked, ...backoff, canRefreshAuth: checked.refreshAuth !== undefined, healthyAfter: DEFAULTS.healthyAfter },
     // Bound: some runtimes throw "Illegal invocation" when fetch is called as a method of another object.
     runtime: { ...checked.runtime, fetch: (input, init) => fetch(input, init) },
   }
@@ -156,28 +151,27 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
 function check(table: Table, given: unknown, prefix: string): Record<string, unknown> {
   if (typeof given !== 'object' || given === null) throw expected(prefix.slice(0, -1), 'be an object')
   const values = given as Record<string, unknown>
-  for (const name of Object.keys(values)) {
-    if (values[name] !== undefined && !table.hasOwnProperty(name)) {
-      const suggestion = names(OPTIONS, '').find((known) => near(name, known.slice(known.lastIndexOf('.') + 1)))
-      throw new ConfigError(`Unknown option \`${prefix}${name}\`${suggestion ? `: did you mean \`${suggestion}\`?` : ''}`)
-    }
-  }
   const checked: Record<string, unknown> = {}
-  for (const [name, row] of Object.entries(table)) {
+  // The table's names first, in its order, then any the table does not know.
+  for (const name of Object.keys({ ...table, ...values })) {
+    const row = table.hasOwnProperty(name) && table[name]
     const value = values[name]
+    const path = prefix + name
+    if (!row) {
+      if (value === undefined) continue
+      const suggestion = names(OPTIONS, '').find((known) => near(name, known.slice(known.lastIndexOf('.') + 1)))
+      throw new ConfigError(`Unknown option \`${path}\`${suggestion ? `: did you mean \`${suggestion}\`?` : ''}`)
+    }
     if (!Array.isArray(row)) {
-      checked[name] = check(row as Table, value ?? {}, `${prefix}${name}.`)
+      checked[name] = check(row as Table, value ?? {}, `${path}.`)
       continue
     }
     const [rule, fallback] = row as Row
-    if (value === undefined) {
-      checked[name] = fallback
-    } else if (typeof rule[0] === 'function' ? rule[0](value) : rule.includes(value as string)) {
-      checked[name] = value
-    } else {
-      const list = typeof rule[0] === 'function' ? undefined : rule.map((allowed) => `'${allowed}'`)
-      throw expected(`${prefix}${name}`, list ? `be ${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}` : (rule[1] as string), !list && rule[2] !== 1 ? undefined : value)
-    }
+    // An enum: its strings, quoted, for the message.
+    const list = typeof rule[0] !== 'function' && rule.map((allowed) => `'${allowed}'`)
+    if (value === undefined) checked[name] = fallback
+    else if (list ? rule.includes(value as string) : (rule[0] as Test)(value)) checked[name] = value
+    else throw expected(path, list ? `be ${list.join(' or ')}` : (rule[1] as string), list || rule[2] ? value : undefined)
   }
   return checked
 }
@@ -191,15 +185,16 @@ function names(table: Table, prefix: string): string[] {
   return Object.entries(table).flatMap(([name, row]) => [prefix + name, ...(Array.isArray(row) ? [] : names(row as Table, `${prefix}${name}.`))])
 }
 
-/** Whether `typo` is likely meant as `name`: the same letters in another order or case, or one letter added, dropped or changed. */
+/**
+ * Whether `typo` is likely meant as `name`: all but two letters in place, counted from both ends
+ * (one letter added, dropped or changed, two swapped, a wrong case).
+ */
 function near(typo: string, name: string): boolean {
-  const a = typo.toLowerCase()
-  const b = name.toLowerCase()
-  const sorted = (word: string) => [...word].sort().join('')
-  let i = 0
-  while (i < a.length && a[i] === b[i]) i++
-  const rest = (skipA: number, skipB: number) => a.slice(i + skipA) === b.slice(i + skipB)
-  return sorted(a) === sorted(b) || rest(1, 1) || rest(1, 0) || rest(0, 1)
+  let start = 0
+  let end = 0
+  while (typo[start] && typo[start] === name[start]) start++
+  while (end < Math.min(typo.length, name.length) - start && typo[typo.length + ~end] === name[name.length + ~end]) end++
+  return start + end + 2 >= Math.max(typo.length, name.length)
 }
 
 function parseUrl(value: string | URL): URL {

@@ -69,7 +69,7 @@ describe('option values', () => {
     expect(config.backoff.jitter).toBe(false)
     const defaults = resolveConfig({ url: URL_ })
     expect([defaults.credentials, defaults.onCursorExpired, defaults.backoff.jitter]).toEqual([undefined, 'fail', true])
-    expect(refused({ url: URL_, credentials: 'always' })).toBe('Expected `credentials` to be \'omit\', \'same-origin\' or \'include\', got "always"')
+    expect(refused({ url: URL_, credentials: 'always' })).toBe('Expected `credentials` to be \'omit\' or \'same-origin\' or \'include\', got "always"')
     expect(refused({ url: URL_, onCursorExpired: 'retry' })).toBe('Expected `onCursorExpired` to be \'fail\' or \'restart\', got "retry"')
     expect(refused({ url: URL_, backoff: { jitter: 'no' } })).toBe('Expected `backoff.jitter` to be true or false')
   })
