@@ -12,7 +12,6 @@ import type { RequestSpec } from './wire/request.js'
  * quotes the value), or the strings it may be (the message lists them and quotes the value).
  */
 // `any`: a test takes whatever the user passed and checks its type first.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Test = (value: any) => boolean
 type Check = readonly [test: Test, expected: string, quote?: 1] | readonly string[]
 /** One option: its check and, when it is a plain value, its default. A nested table for an object option. */
@@ -34,7 +33,7 @@ const implementing = (value: unknown, methods: string) =>
 
 /**
  * Every option, once: the single source of its check and default. The README's options table and the
- * `@default` tags in types.ts are tested against it (test/unit/options-table.test.ts). Defaults that
+ * `@default` tags in types.ts are tested against it (test/unit/options.test.ts). Defaults that
  * depend on other options or must be fresh per subscription (store, dialect, method, fetch) are
  * applied in `resolveConfig`.
  */
@@ -76,6 +75,7 @@ export const OPTIONS = {
   onStatus: [FUNCTION],
   onNotice: [FUNCTION],
   fetch: [FUNCTION],
+  // Wired by the request (`credentials`); `backoff.jitter` and `onCursorExpired` reach the machine with the rest.
   credentials: [['omit', 'same-origin', 'include']],
   // Looked up when a subscription is created, not at import, so a test can fake the clock after importing.
   runtime: {

@@ -219,7 +219,7 @@ export interface SubscribeOptions {
   fetch?: typeof fetch
   /** The fetch `credentials` mode (`'include'` sends cookies cross-origin); ignored where the runtime has none (workerd). */
   credentials?: RequestCredentials
-  /** Inject timers, clock and randomness (tests). `fetch` is its own option. */
+  /** Inject timers, clock and randomness (tests). */
   runtime?: Partial<Runtime>
 }
 
