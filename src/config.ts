@@ -159,7 +159,8 @@ function check(table: Table, given: unknown, prefix: string): Record<string, unk
     const path = prefix + name
     if (!row) {
       if (value === undefined) continue
-      const suggestion = names(OPTIONS, '').find((known) => near(name, known.slice(known.lastIndexOf('.') + 1)))
+      // Its siblings first, then the top level (`runtime.fetch` → `fetch`).
+      const suggestion = [...Object.keys(table).map((known) => prefix + known), ...Object.keys(OPTIONS)].find((known) => near(name, known.slice(known.indexOf('.') + 1)))
       throw new ConfigError(`Unknown option \`${path}\`${suggestion ? `: did you mean \`${suggestion}\`?` : ''}`)
     }
     if (!Array.isArray(row)) {
@@ -180,21 +181,14 @@ function expected(name: string, what: string, got?: unknown): ConfigError {
   return new ConfigError(`Expected \`${name}\` to ${what}${got === undefined ? '' : `, got "${String(got)}"`}`)
 }
 
-/** Every option's full name (`backoff.factor`), in table order. */
-function names(table: Table, prefix: string): string[] {
-  return Object.entries(table).flatMap(([name, row]) => [prefix + name, ...(Array.isArray(row) ? [] : names(row as Table, `${prefix}${name}.`))])
-}
-
 /**
- * Whether `typo` is likely meant as `name`: all but two letters in place, counted from both ends
- * (one letter added, dropped or changed, two swapped, a wrong case).
+ * Whether `typo` is likely meant as `name`: the same after their common start but for one letter
+ * added, dropped or changed (a wrong case too), or two in a row changed or swapped.
  */
 function near(typo: string, name: string): boolean {
   let start = 0
-  let end = 0
   while (typo[start] && typo[start] === name[start]) start++
-  while (end < Math.min(typo.length, name.length) - start && typo[typo.length + ~end] === name[name.length + ~end]) end++
-  return start + end + 2 >= Math.max(typo.length, name.length)
+  return [[1, 0], [0, 1], [1, 1], [2, 2]].some(([skipTypo = 0, skipName = 0]) => typo.slice(start + skipTypo) === name.slice(start + skipName))
 }
 
 function parseUrl(value: string | URL): URL {

@@ -30,8 +30,7 @@ describe('unknown option names', () => {
     expect(refused({ url: URL_, backoff: { retries: 3 } })).toBe('Unknown option `backoff.retries`')
   })
 
-  it('an option at the wrong level points to where it lives', () => {
-    expect(refused({ url: URL_, baseDelay: 100 })).toBe('Unknown option `baseDelay`: did you mean `backoff.baseDelay`?')
+  it('a top-level option put inside `backoff` points to the top level', () => {
     expect(refused({ url: URL_, backoff: { maxRetries: 3 } })).toBe('Unknown option `backoff.maxRetries`: did you mean `maxRetries`?')
   })
 
