@@ -130,7 +130,7 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
   const problem = from === undefined || from === 'start' ? undefined : checkpointProblem(from)
   if (problem) throw expected('from', `be 'start' or a checkpoint: ${problem}`)
   const fetch = checked.fetch ?? globalThis.fetch
-  if (typeof fetch !== 'function') throw expected('fetch', 'be given: this runtime has no global fetch')
+  if (typeof fetch !== 'function') throw expected('fetch', 'be passed: this runtime has no global fetch')
   return {
     ...checked,
     request: { url, method, headers: checked.headers, body },

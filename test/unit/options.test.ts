@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { OPTIONS, resolveConfig } from '../../src/config.js'
 import { ConfigError, type SubscribeOptions, subscribe } from '../../src/index.js'
 
@@ -61,6 +61,12 @@ describe('unknown option names', () => {
 })
 
 describe('option values', () => {
+  it('without a global fetch, the error says to pass `fetch`', () => {
+    vi.stubGlobal('fetch', undefined)
+    onTestFinished(() => void vi.unstubAllGlobals())
+    expect(refused({ url: URL_ })).toBe('Expected `fetch` to be passed: this runtime has no global fetch')
+  })
+
   it('options still to be wired by other branches are known and checked', () => {
     const config = resolveConfig({ url: URL_, credentials: 'include', onCursorExpired: 'restart', backoff: { jitter: false } })
     expect(config.credentials).toBe('include')
