@@ -4,14 +4,14 @@ import { DeliveredEvent, PositionMarker, ResetMarker } from '../delivery/event.j
 import type { EventChannel } from '../delivery/channel.js'
 import { Sequencer } from '../delivery/sequencer.js'
 import { ResumableSSEError } from '../errors.js'
-import type { Notice, Runtime, StatusChange } from '../types.js'
+import type { Environment, Notice, StatusChange } from '../types.js'
 import { runAttempt, type AttemptEnd } from '../wire/attempt.js'
 import { buildRequest, type RequestSpec } from '../wire/request.js'
 import { type Command, initialState, type Input, type MachineConfig, type MachineState, step } from './machine.js'
 import { isHidden, isOffline, watchPageLife } from './page-life.js'
 
 export interface SupervisorOptions {
-  runtime: Runtime
+  runtime: Environment
   request: RequestSpec
   dialect: Dialect
   machine: MachineConfig
