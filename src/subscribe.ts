@@ -6,7 +6,7 @@ import { type DeliveredEvent, type PositionMarker, ResetMarker } from './deliver
 import { ConfigError, type ResumableSSEError, StoreError } from './errors.js'
 import { resolveConfig, type ResolvedConfig } from './config.js'
 import { checkpointProblem } from './dialects/dialect.js'
-import { Supervisor, type SupervisorOptions } from './supervisor/run.js'
+import { Driver, type DriverOptions } from './supervisor/driver.js'
 import { canShare } from './share/detect.js'
 import { loadShare } from './share/load.js'
 import type { Source } from './share/source.js'
@@ -153,7 +153,7 @@ class ResumableSubscription implements Subscription {
     if (start !== undefined && config.from === undefined) config.onNotice?.({ kind: 'resumed', checkpoint: start })
 
     this.#committer = new Committer(config.store, this.key, config.runtime, config.commitInterval, (error) => this.#onStoreError(error), start)
-    const options: SupervisorOptions = {
+    const options: DriverOptions = {
       runtime: config.runtime,
       request: config.request,
       dialect: config.dialect,
@@ -170,19 +170,19 @@ class ResumableSubscription implements Subscription {
       onClosed: (state) => this.#onClosed(state),
     }
     // shareAcrossTabs: the share code is loaded only now, so a plain import does not pay for it.
-    const source = this.#role === 'solo' ? new Supervisor(options) : await this.#shared(options)
+    const source = this.#role === 'solo' ? new Driver(options) : await this.#shared(options)
     if (this.#closing) return
     this.#supervisor = source
     source.start()
   }
 
-  async #shared(options: SupervisorOptions): Promise<Source> {
+  async #shared(options: DriverOptions): Promise<Source> {
     try {
       const { SharedSource } = await loadShare()
       return new SharedSource(options, this.key, (role) => this.#notifyRole(role))
     } catch {
       this.#notifyRole('solo')
-      return new Supervisor(options)
+      return new Driver(options)
     }
   }
 
