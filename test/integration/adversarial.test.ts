@@ -461,7 +461,7 @@ describe('state machine corners', () => {
     expect(r.statuses.filter((s) => s.status === 'backoff').map((s) => s.delay)).toEqual([0, 250, 500])
   })
 
-  // Regression (was a bug, now fixed): src/supervisor/run.ts:305-312 — `post()` stores the new state, then calls the user's
+  // Regression (was a bug, now fixed): src/supervisor/driver.ts, `Driver#post` — `post()` stores the new state, then calls the user's
   // onStatus / status listeners (via #reportStatus) *before* `#perform(command)`. A listener that throws
   // once (a UI bug, a metrics client) unwinds out of post(): the state says 'connecting' but the connect
   // was never performed — no connection, no timer, the subscription hangs forever (and the throw escapes
