@@ -45,7 +45,7 @@ describe('at-least-once: nothing finished is lost, nothing new is dropped', () =
     expect(f.seen).toEqual([null, '5'])
   })
 
-  // Regression (was a bug, now fixed): src/subscribe.ts:186-190 — when the channel ends with an error, `#next` rethrows without
+  // Regression (was a bug, now fixed): src/subscribe.ts:186-190 (now `Consumer#next`, src/delivery/consumer.ts) — when the channel ends with an error, `#next` rethrows without
   // `#settleCheckpoint()`, so the commit of the event the consumer finished last (committed by this very
   // next() call) still sits behind the commitInterval timer when the error reaches the consumer: a
   // consumer that resubscribes at once on the same store (the usual "restart on fatal" loop) is
@@ -222,7 +222,7 @@ describe('cancellation at awkward moments', () => {
   })
 
   // Regression (was a bug, now fixed): src/delivery/channel.ts:351-354 — the channel has one `#waiter` slot, and `#next`
-  // (src/subscribe.ts:186) calls `pull()` for every next() made while the buffer is empty. A second
+  // (then src/subscribe.ts:186, now `Consumer#next`) calls `pull()` for every next() made while the buffer is empty. A second
   // next() before the first settled overwrites the first waiter: that promise never settles (not even on
   // close()), and the first event goes to the *second* call. The async-iterator protocol allows queued
   // next() calls (async generators queue them; helpers that prefetch do this). Fix: queue waiters in the
