@@ -33,8 +33,11 @@ export interface Dialect {
    * restart sends no position (wherever the server starts).
    */
   restart?(last: Checkpoint | undefined, mode: 'live' | 'replay'): Checkpoint | undefined
-  /** A fresh interpreter for one connection. */
-  open(position: Checkpoint | undefined, mode: 'live' | 'replay'): DialectSession
+  /**
+   * A fresh interpreter for one connection. `onCursorExpired` is the subscription's policy, for a
+   * dialect that learns of lost history in a way that is not an error by itself (Mercure's answer header).
+   */
+  open(position: Checkpoint | undefined, mode: 'live' | 'replay', onCursorExpired?: 'fail' | 'restart'): DialectSession
 }
 
 /** The mutable request a dialect shapes before it is sent. */

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../checkpoint/canonical-json.js'
 import type { Checkpoint } from '../checkpoint/contract.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, ResumableSSEError } from '../errors.js'
 import type { AttemptRequest, Dialect, DialectSession, DialectSink, Frame } from './dialect.js'
 
 export interface MercureOptions {
@@ -71,8 +71,11 @@ export function mercure(options: MercureOptions): Dialect {
       // 0.x hubs read `lastEventID`; a 1.x hub in compatibility mode reads only `last_event_id`.
       if (protocol === 'draft-07') query.set('lastEventID', id)
     },
-    open(position: Checkpoint | undefined): DialectSession {
-      return new MercureSession(position?.sequence ?? 0, first(position))
+    // Under `onCursorExpired: 'restart'`, lost history restarts from the oldest update the hub still
+    // holds: `earliest` (which the hub answers with `earliest`, so a restart cannot expire again).
+    restart: (last) => ({ sequence: last?.sequence ?? 0, cursor: EARLIEST }),
+    open(position: Checkpoint | undefined, _mode, onCursorExpired): DialectSession {
+      return new MercureSession(position?.sequence ?? 0, first(position), onCursorExpired === 'restart')
     },
   }
 }
@@ -89,19 +92,28 @@ class MercureSession implements DialectSession {
   readonly #asked: string | undefined
   /** The hub does not hold the history between what we asked for and what it sends: report it once. */
   #lost = false
+  readonly #restartOnLoss: boolean
 
-  constructor(sequence: number, asked: string | undefined) {
+  constructor(
+    sequence: number,
+    asked: string | undefined,
+    restartOnLoss: boolean,
+  ) {
     this.#sequence = sequence
     this.#asked = asked
+    this.#restartOnLoss = restartOnLoss
   }
 
-  accepted(headers: Headers): void {
-    if (this.#asked === undefined) return
+  accepted(headers: Headers): ResumableSSEError | undefined {
+    if (this.#asked === undefined) return undefined
     // Absent (an old hub, or a cross-origin response that does not expose it): nothing is known.
     const answered = headers.get('mercure-last-event-id') ?? headers.get('last-event-id')
-    // The one place where Mercure learns that history was lost. Today it becomes a gap (below);
-    // an expired-cursor policy would decide here instead.
-    if (answered !== null && answered !== this.#asked) this.#lost = true
+    // The one place where Mercure learns that history was lost: an expired cursor under
+    // `onCursorExpired: 'restart'`, otherwise a gap (below).
+    if (answered === null || answered === this.#asked) return undefined
+    if (this.#restartOnLoss) return new ResumableSSEError('cursor-expired', `The Mercure hub no longer holds the history after ${this.#asked}`)
+    this.#lost = true
+    return undefined
   }
 
   frame(frame: Frame, sink: DialectSink): void {

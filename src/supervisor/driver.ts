@@ -169,7 +169,7 @@ export class Driver {
       const request = await buildRequest(options.request, options.dialect, position, options.machine.mode, effect.signal, this.#state.attempt)
       end = await runAttempt(request, effect, {
         runtime,
-        session: options.dialect.open(position, options.machine.mode),
+        session: options.dialect.open(position, options.machine.mode, options.machine.onCursorExpired),
         sink: this.#sink(effect),
         maxEventSize: options.maxEventSize,
         heartbeatTimeout: options.heartbeatTimeout,

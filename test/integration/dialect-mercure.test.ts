@@ -207,6 +207,22 @@ describe('mercure(): lost history', () => {
     expect((await store.get(second.sub.key))?.cursor).toBe(first.events[0]!.id)
   })
 
+  it("under onCursorExpired: 'restart' it restarts from `earliest`: the notice, then the hub's whole history, the first event marked `restarted`", async () => {
+    await start()
+    const { second, timeline, store } = await afterLoss({ onCursorExpired: 'restart' })
+    expect(second.error).toBeUndefined()
+    // The resume asked for the old id and the hub answered `earliest`; the restart asked for `earliest`.
+    expect(query(1, 'last_event_id')).not.toEqual(['earliest'])
+    expect(hub.subscribes[1]?.answered).toBe('earliest')
+    expect(query(2, 'last_event_id')).toEqual(['earliest'])
+    expect(second.data).toEqual(['lost', 'next-1'])
+    expect(timeline).toEqual(['notice:resumed', 'notice:cursor-expired', 'event:lost', 'event:next-1'])
+    expect(second.events.map((event) => event.restarted ?? false)).toEqual([true, false])
+    expect(second.notices.some((notice) => notice.kind === 'gap')).toBe(false)
+    // The checkpoint moved to the new history.
+    expect((await store.get(second.sub.key))?.cursor).toBe(second.events[0]!.id)
+  })
+
   it('a history trimmed past our id is lost history too; an id it still holds is not', async () => {
     await start({ historySize: 2 })
     const store = new MemoryStore()
