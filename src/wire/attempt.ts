@@ -3,6 +3,7 @@ import type { DialectSession, DialectSink } from '../dialects/dialect.js'
 import { EventTooLargeError, HttpError, ProtocolError, redact, ResumableSSEError } from '../errors.js'
 import { parseRetryAfter } from '../supervisor/backoff.js'
 import type { Input } from '../supervisor/machine.js'
+import { PendingEvent } from './pending-event.js'
 import type { BuiltRequest } from './request.js'
 import type { Environment, Runtime } from '../types.js'
 
@@ -181,6 +182,9 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
   // block's event; an id still here when the next id, an id-less event or the end of a chunk comes
   // belonged to a block without data: a position without an event.
   let blockId: string | undefined
+  // Whether the parser dispatched anything during the current chunk (see PendingEvent).
+  let dispatched = false
+  const pending = new PendingEvent(maxEventSize)
   const idOnly = () => {
     const id = blockId as string
     blockId = undefined
@@ -188,10 +192,12 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
   }
   const parser: EventSourceParser = createParser({
     onId(id) {
+      dispatched = true
       if (blockId !== undefined) idOnly()
       blockId = id
     },
     onEvent(frame) {
+      dispatched = true
       if (blockId !== undefined && frame.id === undefined) idOnly()
       blockId = undefined
       if (outcome !== undefined) return
@@ -223,8 +229,11 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
   controller.signal.addEventListener('abort', cancel, { once: true })
   const decoder = new TextDecoder()
   const feed = (text: string) => {
+    dispatched = false
     parser.feed(text)
     if (blockId !== undefined) idOnly()
+    if (dispatched) pending.dispatched()
+    else if (pending.fed(text)) outcome ??= { type: 'failed', error: new EventTooLargeError(maxEventSize) }
   }
   try {
     for (;;) {

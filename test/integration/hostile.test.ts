@@ -262,6 +262,44 @@ describe('issue 10: memory a server can make us hold', () => {
     await sub.close()
   })
 
+  /** A body made by `chunk(n)` for n = 0, 1, …, pulled only as fast as the client reads; counts the pulls. */
+  function pulledBody(chunk: (n: number) => string | undefined) {
+    const state = { pulls: 0 }
+    const encoder = new TextEncoder()
+    const fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            const text = chunk(state.pulls++)
+            if (text === undefined) controller.close()
+            else controller.enqueue(encoder.encode(text))
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      )
+    return { state, fetch: fetch as typeof globalThis.fetch }
+  }
+
+  // Regression (issue 10): each one-character line held ~32 bytes of the parser's heap, and the event
+  // failed only after maxEventSize characters of data (32 MiB of heap at the default limit).
+  it('an event of one-character lines fails after about maxEventSize / 32 lines, not maxEventSize / 2', async () => {
+    const lines = 'data: x\n'.repeat(1000)
+    const { state, fetch } = pulledBody(() => lines)
+    const result = await consume({ url: 'http://feed.test/', fetch, maxEventSize: 1024 * 1024, heartbeatTimeout: false, mode: 'replay' })
+    expect(result.error).toBeInstanceOf(EventTooLargeError)
+    // 1 Mi / 32 ≈ 33 000 lines (plus the unscanned first 64 Ki characters); before: 1 Mi / 2 = 524 288 lines.
+    expect(state.pulls * 1000).toBeLessThan(50_000)
+  })
+
+  it('heartbeats on a quiet feed never add up to an event, and a large event of long lines still arrives', async () => {
+    const heartbeats = ':\n\n'.repeat(10_000)
+    const line = `data: ${'y'.repeat(94)}\n`
+    const { fetch } = pulledBody((n) => (n < 200 ? heartbeats : n < 300 ? line.repeat(90) : n === 300 ? 'id: 1\n\n' : undefined))
+    const result = await consume({ url: 'http://feed.test/', fetch, maxEventSize: 1024 * 1024, heartbeatTimeout: false, mode: 'replay' })
+    expect(result.error).toBeUndefined()
+    expect(result.data.map((data) => data.length)).toEqual([100 * 90 * 95 - 1])
+  })
+
   it('id and event type count toward maxEventSize, whole or split across chunks', async () => {
     const whole = await serve((_, res) => res.writeHead(200, SSE).end(`id: ${'i'.repeat(60)}\nevent: ${'t'.repeat(30)}\ndata: ${'d'.repeat(20)}\n\n`))
     expect((await consume({ url: whole.url, maxEventSize: 100, mode: 'replay' })).error).toBeInstanceOf(EventTooLargeError)
