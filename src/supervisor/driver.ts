@@ -200,6 +200,7 @@ export class Driver {
     const { channel } = this.#options
     const sequencer = this.#sequencer
     let progressed = false
+    let positioned = false
     // Events and positions without events take the same path: the sequencer judges and records them,
     // then they queue for the consumer in order. A new position proves the connection healthy too.
     const admit = (entry: DeliveredEvent | PositionMarker, event: boolean) => {
@@ -211,7 +212,10 @@ export class Driver {
       }
       if (event) firstAfterRestart(entry as DeliveredEvent)
       channel.push(entry)
-      progress()
+      if (!positioned) {
+        positioned = progressed = true
+        this.#postFrom(effect, { type: 'progress', positioned })
+      }
     }
     const firstAfterRestart = (entry: DeliveredEvent) => {
       if (this.#restarted) {

@@ -65,8 +65,11 @@ export type Input =
   | { type: 'start' }
   /** 200 with the right content type. */
   | { type: 'opened'; at: number }
-  /** The first new event of this connection reached the consumer's buffer (duplicates are not new). */
-  | { type: 'progress' }
+  /**
+   * The first new event of this connection reached the consumer's buffer (duplicates are not new);
+   * `positioned` once one that can be resumed from did (an event with an id, a position).
+   */
+  | { type: 'progress'; positioned?: boolean }
   /** The server sent `retry:`. */
   | { type: 'retry-hint'; ms: number }
   /**
@@ -158,7 +161,10 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
       }
 
     case 'progress':
-      return { state: { ...state, progressed: true, restarting: false }, command: NONE }
+      // A new position after a 401 proves the refreshed credentials work: a later 401 is a new expiry
+      // and gets its own refresh (a server alternating 401 with such connections is still paced by
+      // the backoff, as those connections end unhealthy).
+      return { state: { ...state, progressed: true, restarting: false, ...(input.positioned && { authRefreshed: false }) }, command: NONE }
 
     case 'retry-hint':
       return { state: { ...state, retryBase: input.ms }, command: NONE }

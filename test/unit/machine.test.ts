@@ -170,6 +170,13 @@ describe('state machine: no server input drives a reconnect loop', () => {
     expect(r.commands.filter((c) => c.type === 'refresh-auth')).toHaveLength(1)
     expect(r.state).toMatchObject({ status: 'closed', error: { code: 'auth' } })
   })
+  it('a short connection after the refresh that brought a new position proves the credentials: a later 401 refreshes again, paced by the backoff', () => {
+    const cycle: TestInput[] = [http(401), { type: 'auth-refreshed' }, { type: 'opened', at: 0 }, { type: 'progress', positioned: true }, { type: 'ended', reason: 'eof', at: 5 }, { type: 'waited' }]
+    const r = run([{ type: 'start' }, ...cycle, ...cycle, http(401)], config, 0.999)
+    expect(r.commands.filter((c) => c.type === 'refresh-auth')).toHaveLength(3)
+    // The connections were not healthy (they ended at once), so the failures still add up.
+    expect(r.commands.filter((c) => c.type === 'wait').map((c) => (c as { ms: number }).ms)).toEqual([249, 499])
+  })
   it("the server's immediate reconnect is followed by backoff when the next connection makes no progress", () => {
     const r = run(
       [
