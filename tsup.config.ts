@@ -40,7 +40,8 @@ export default defineConfig([
     globalName: 'ResumableSSE',
     minify: true,
     sourcemap: true,
-    target: 'es2020',
+    // es2022 like the ESM build: below it esbuild lowers every private field to a WeakMap plus helpers.
+    target: 'es2022',
     platform: 'browser',
     noExternal: [/.*/],
     outExtension: () => ({ js: '.global.js' }),
