@@ -45,7 +45,8 @@ export default defineConfig([
     platform: 'browser',
     noExternal: [/.*/],
     outExtension: () => ({ js: '.global.js' }),
-    // shareAcrossTabs: one file anyway, so the share code is imported statically (src/share/load-static.ts).
-    esbuildPlugins: [{ name: 'static-share', setup: (b) => void b.onResolve({ filter: /\/share\/load\.js$/ }, (a) => ({ path: join(a.resolveDir, 'share/load-static.ts') })) }],
+    // One file anyway, so what the ESM build loads lazily (`load.ts`: the share code, the Retry-After
+    // date parser) is imported statically here (the `load-static.ts` next to it).
+    esbuildPlugins: [{ name: 'static-lazy', setup: (b) => void b.onResolve({ filter: /\/load\.js$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\.js$/, '-static.ts')) })) }],
   },
 ])

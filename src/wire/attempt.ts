@@ -1,8 +1,8 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser'
 import type { DialectSession, DialectSink } from '../dialects/dialect.js'
 import { EventTooLargeError, HttpError, ProtocolError, redact, ResumableSSEError } from '../errors.js'
-import { parseRetryAfter } from '../supervisor/backoff.js'
 import type { Input } from '../supervisor/machine.js'
+import { loadRetryAfter } from './load.js'
 import type { BuiltRequest } from './request.js'
 import type { Runtime } from '../types.js'
 
@@ -58,7 +58,7 @@ async function attempt(built: BuiltRequest, controller: AbortController, livenes
     // cursor); otherwise the state machine classifies it.
     const own = options.session.rejected?.(error)
     if (own !== undefined) return { type: 'failed', error: own }
-    return { type: 'http', error, retryAfter: parseRetryAfter(response.headers.get('retry-after'), options.runtime.now()) }
+    return { type: 'http', error, retryAfter: await retryAfter(response.headers.get('retry-after'), options.runtime) }
   }
   const contentType = response.headers.get('content-type') ?? ''
   if (!/^text\/event-stream\b/i.test(contentType.trim())) {
@@ -132,6 +132,18 @@ function refused(from: URL, to: URL | undefined): ProtocolError {
   return new ProtocolError(
     `Refused a redirect from ${redact(from.href)} to ${to ? `another origin (${redact(to.href)})` : 'an invalid Location'}; pass \`redirect: 'follow'\` to allow it`,
   )
+}
+
+/**
+ * `Retry-After` in ms (see supervisor/retry-after.ts): delta-seconds, what servers send, is read here;
+ * an HTTP date loads its parser first. A parser that fails to load leaves the hint out (undefined), as
+ * an unparseable value does: the backoff applies.
+ */
+async function retryAfter(value: string | null, runtime: Runtime): Promise<number | undefined> {
+  const text = value?.trim()
+  if (!text) return undefined
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  return loadRetryAfter().then((m) => m.parseRetryAfter(text, runtime.now()), () => undefined)
 }
 
 /** What the end of a body means when no frame said: the dialect decides, else the mode. */
