@@ -37,7 +37,7 @@ export default defineConfig([
     // The CDN build: `<script src=".../resumable-sse.global.js">` exposes `window.ResumableSSE`.
     entry: { 'resumable-sse': 'src/global.ts' },
     format: ['iife'],
-    globalName: 'ResumableSSE',
+    // No `globalName`: src/global.ts assigns `globalThis.ResumableSSE` itself (no CommonJS interop helpers).
     minify: true,
     sourcemap: true,
     // es2022 like the ESM build: below it esbuild lowers every private field to a WeakMap plus helpers.
