@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
-// Projects: `unit` (Node, fast, no network beyond 127.0.0.1), `dom` (happy-dom + fake-indexeddb),
-// `runtimes` (real runtimes driven from Node: headless Chromium via playwright-core, workerd via
+// Projects: `unit` (Node, pure modules: machine, backoff, channel, committer, keys, protocol pieces),
+// `integration` (Node, real sockets on 127.0.0.1: feed, aviso, Mercure, Durable Streams and nchan
+// servers), `dom` (happy-dom + fake-indexeddb), `runtimes` (real runtimes driven from Node: headless Chromium via playwright-core, workerd via
 // miniflare, the packed package). Deno runs separately through `npm run test:deno`.
 export default defineConfig({
   test: {
@@ -10,6 +11,14 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 15_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           testTimeout: 15_000,
         },

@@ -1,49 +1,93 @@
-import type { Checkpoint, CheckpointStore } from './checkpoint/contract.js'
+import type { CheckpointStore } from './checkpoint/contract.js'
 import { MemoryStore } from './checkpoint/memory.js'
 import { checkpointProblem, type Dialect } from './dialects/dialect.js'
 import { lastEventId } from './dialects/last-event-id.js'
 import { ConfigError, redact } from './errors.js'
 import type { MachineConfig } from './supervisor/machine.js'
-import type { Notice, Runtime, StatusChange, SubscribeOptions } from './types.js'
+import type { BackoffOptions, Environment, Runtime, SubscribeOptions } from './types.js'
 import type { RequestSpec } from './wire/request.js'
 
-/** Options after validation and defaults: what the rest of the code relies on. */
-export interface ResolvedConfig {
-  request: RequestSpec
-  store: CheckpointStore
-  key: string | undefined
-  fingerprint: string | undefined
-  from: Checkpoint | 'start' | undefined
-  dialect: Dialect
-  machine: MachineConfig
-  signal: AbortSignal | undefined
-  heartbeatTimeout: number | false
-  maxEventSize: number
-  highWaterMark: number
-  highWaterSize: number
-  flushTimeout: number
-  redirect: 'same-origin' | 'follow'
-  commitInterval: number
-  strictGaps: boolean
-  commitOnClose: boolean
-  onStoreError: 'fail' | 'report'
-  refreshAuth: SubscribeOptions['refreshAuth']
-  onStatus: ((change: StatusChange) => void) | undefined
-  onNotice: ((notice: Notice) => void) | undefined
-  runtime: Runtime
+/**
+ * What an option may be: a test and the end of "Expected `name` to …" (`1` third: the message also
+ * quotes the value), or the strings it may be (the message lists them and quotes the value).
+ */
+// `any`: a test takes whatever the user passed and checks its type first.
+type Test = (value: any) => boolean
+type Check = readonly [test: Test, expected: string, quote?: 1] | readonly string[]
+/** One option: its check and, when it is a plain value, its default. A nested table for an object option. */
+type Row = readonly [check: Check, fallback?: unknown]
+interface Table {
+  readonly [name: string]: Row | Table
 }
 
+const is = (type: string): Test => (value) => typeof value === type
+const finite = (value: unknown): value is number => Number.isFinite(value)
+const ANY: Check = [() => true, '']
+const FUNCTION: Check = [is('function'), 'be a function']
+const BOOLEAN: Check = [is('boolean'), 'be true or false']
+const NON_NEGATIVE: Check = [(value) => finite(value) && value >= 0, 'be a non-negative number']
+const POSITIVE_INTEGER: Check = [(value) => Number.isSafeInteger(value) && value > 0, 'be a positive integer']
+/** An object with these methods (a store, a dialect): checked by shape, so any implementation fits. */
+const implementing = (value: unknown, methods: string) =>
+  typeof value === 'object' && value !== null && methods.split(' ').every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+
+/**
+ * Every option, once: the single source of its check and default. The README's options table and the
+ * `@default` tags in types.ts are tested against it (test/unit/options.test.ts). Defaults that
+ * depend on other options or must be fresh per subscription (store, dialect, method, fetch) are
+ * applied in `resolveConfig`.
+ */
+export const OPTIONS = {
+  url: [[(value) => value instanceof URL || (typeof value === 'string' && value !== ''), 'be an absolute URL string or a URL']],
+  method: [[(value) => typeof value === 'string' && /^[a-z]+$/i.test(value), 'be an HTTP method', 1]],
+  headers: [[(value) => typeof value === 'function' || (typeof value === 'object' && value !== null), 'be a Headers init (object, array or Headers) or a function returning one']],
+  body: [ANY],
+  store: [[(value) => implementing(value, 'get put delete'), 'implement get, put and delete (see CheckpointStore)']],
+  key: [[(value) => typeof value === 'string' && value !== '', 'be a non-empty string']],
+  fingerprint: [[is('string'), 'be a string']],
+  // 'start' or a checkpoint, checked in resolveConfig so the message can say what is wrong with it.
+  from: [ANY],
+  dialect: [[(value) => implementing(value, 'prepare open'), 'be a dialect object such as `lastEventId()`']],
+  mode: [['live', 'replay'], 'live'],
+  signal: [[(value) => implementing(value, 'addEventListener') && typeof value.aborted === 'boolean', 'be an AbortSignal']],
+  backoff: {
+    baseDelay: [NON_NEGATIVE, 250],
+    factor: [[(value) => finite(value) && value >= 1, 'be at least 1'], 2],
+    maxDelay: [NON_NEGATIVE, 30_000],
+    maxRetryAfter: [NON_NEGATIVE, 300_000],
+    jitter: [BOOLEAN, true],
+  },
+  maxRetries: [[(value) => value === Infinity || (Number.isInteger(value) && value >= 0), 'be a non-negative integer or Infinity'], Infinity],
+  heartbeatTimeout: [[(value) => value === false || (finite(value) && value > 0), 'be a positive number of milliseconds or false'], 60_000],
+  maxEventSize: [POSITIVE_INTEGER, 1024 * 1024],
+  refreshAuth: [FUNCTION],
+  highWaterMark: [POSITIVE_INTEGER, 1024],
+  highWaterSize: [POSITIVE_INTEGER, 4 * 1024 * 1024],
+  flushTimeout: [NON_NEGATIVE, 10_000],
+  redirect: [['same-origin', 'follow'], 'same-origin'],
+  commitInterval: [NON_NEGATIVE, 50],
+  strictGaps: [BOOLEAN, false],
+  commitOnClose: [BOOLEAN, false],
+  onCursorExpired: [['fail', 'restart'], 'fail'],
+  onStoreError: [['fail', 'report'], 'fail'],
+  pauseWhenHidden: [BOOLEAN, false],
+  shareAcrossTabs: [BOOLEAN, false],
+  onStatus: [FUNCTION],
+  onNotice: [FUNCTION],
+  fetch: [FUNCTION],
+  // Wired by the request (`credentials`); `backoff.jitter` and `onCursorExpired` reach the machine with the rest.
+  credentials: [['omit', 'same-origin', 'include']],
+  // Looked up when a subscription is created, not at import, so a test can fake the clock after importing.
+  runtime: {
+    setTimeout: [FUNCTION, (fn: () => void, ms: number) => globalThis.setTimeout(fn, ms)],
+    clearTimeout: [FUNCTION, (handle: ReturnType<typeof setTimeout>) => globalThis.clearTimeout(handle)],
+    now: [FUNCTION, () => Date.now()],
+    random: [FUNCTION, () => Math.random()],
+  } satisfies Record<keyof Runtime, Row>,
+} satisfies Record<keyof SubscribeOptions, Row | Table>
+
+/** Fixed values that are not options. */
 export const DEFAULTS = {
-  baseDelay: 250,
-  factor: 2,
-  maxDelay: 30_000,
-  maxRetryAfter: 300_000,
-  heartbeatTimeout: 60_000,
-  maxEventSize: 1024 * 1024,
-  highWaterMark: 1024,
-  highWaterSize: 4 * 1024 * 1024,
-  flushTimeout: 10_000,
-  commitInterval: 50,
   healthyAfter: 1000,
   /** shareAcrossTabs: recent events every tab keeps, so a joining tab catches up without a connection. */
   shareWindow: 1024,
@@ -51,128 +95,103 @@ export const DEFAULTS = {
   shareEndGrace: 500,
 } as const
 
+type Rows = typeof OPTIONS
+/** The options whose table row has a default: never undefined once checked. */
+type Defaulted = { [K in keyof Rows]: Rows[K] extends readonly [Check, unknown] ? K : never }[keyof Rows]
+/** Every name present (the table gives each one a value), possibly undefined (not `-?`: it would drop the undefined). */
+type Present<T> = { [K in Exclude<keyof T, never>]: T[K] | undefined }
+/** The options after the table: every value checked, table defaults applied. */
+type Checked = Present<Omit<SubscribeOptions, Defaulted | 'url' | 'backoff' | 'runtime'>> &
+  Required<Pick<SubscribeOptions, Defaulted | 'url'>> & { backoff: Required<BackoffOptions>; runtime: Runtime }
+
+/** Options after validation and defaults: what the rest of the code relies on. */
+export type ResolvedConfig = Omit<Checked, 'store' | 'dialect' | 'runtime'> & {
+  request: RequestSpec
+  store: CheckpointStore
+  dialect: Dialect
+  machine: MachineConfig
+  runtime: Environment
+}
+
 /** Validates every option up front with a message that names it, and applies defaults. */
 export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('Expected `subscribe()` to be given an options object')
-  const url = parseUrl(options.url)
-  const dialect = options.dialect ?? lastEventId()
-  if (typeof dialect !== 'object' || typeof dialect.prepare !== 'function' || typeof dialect.open !== 'function') {
-    throw new ConfigError('Expected `dialect` to be a dialect object such as `lastEventId()`')
-  }
-  if (options.body !== undefined && dialect.ownsBody) {
+  if (typeof options !== 'object' || options === null) throw expected('subscribe()', 'be given an options object')
+  // `url` is required: an absent one fails its row's check like an empty one.
+  const checked = check(OPTIONS, { ...options, url: options.url ?? '' }, '') as Checked
+  const { body, from, key, backoff } = checked
+  const url = parseUrl(checked.url)
+  const dialect = checked.dialect ?? lastEventId()
+  if (body !== undefined && dialect.ownsBody) {
     throw new ConfigError(`The ${dialect.name} dialect writes the request body itself: remove \`body\` and pass what it needs to the dialect`)
   }
-  const method = (options.method ?? dialect.defaultMethod).toUpperCase()
-  if (!/^[A-Z]+$/.test(method)) throw new ConfigError(`Expected \`method\` to be an HTTP method, got "${options.method}"`)
-  if (options.body !== undefined && (method === 'GET' || method === 'HEAD')) {
-    throw new ConfigError(`A \`body\` cannot be sent with ${method}; set \`method: 'POST'\``)
-  }
-  if (typeof options.body === 'function' && options.key === undefined) {
-    throw new ConfigError('Pass `key` when `body` is a function: a function cannot be part of the derived resume key')
-  }
-  if (options.headers !== undefined && typeof options.headers !== 'function' && typeof options.headers !== 'object') {
-    throw new ConfigError('Expected `headers` to be a Headers init (object, array or Headers) or a function returning one')
-  }
-  const store = options.store ?? new MemoryStore()
-  if (typeof store.get !== 'function' || typeof store.put !== 'function' || typeof store.delete !== 'function') {
-    throw new ConfigError('Expected `store` to implement get, put and delete (see CheckpointStore)')
-  }
-  if (options.key !== undefined && (typeof options.key !== 'string' || options.key === '')) {
-    throw new ConfigError('Expected `key` to be a non-empty string')
-  }
-  if (options.fingerprint !== undefined && typeof options.fingerprint !== 'string') {
-    throw new ConfigError('Expected `fingerprint` to be a string')
-  }
-  let from: Checkpoint | 'start' | undefined
-  if (options.from !== undefined) {
-    if (options.from === 'start') {
-      from = 'start'
-    } else {
-      const problem = checkpointProblem(options.from)
-      if (problem) throw new ConfigError(`Expected \`from\` to be 'start' or a checkpoint: ${problem}`)
-      from = options.from
-    }
-  }
-  const mode = options.mode ?? 'live'
-  if (mode !== 'live' && mode !== 'replay') throw new ConfigError(`Expected \`mode\` to be 'live' or 'replay', got "${String(mode)}"`)
-
-  const backoff = options.backoff ?? {}
-  const baseDelay = nonNegative('backoff.baseDelay', backoff.baseDelay, DEFAULTS.baseDelay)
-  const factor = nonNegative('backoff.factor', backoff.factor, DEFAULTS.factor)
-  if (factor < 1) throw new ConfigError('Expected `backoff.factor` to be at least 1')
-  const maxDelay = nonNegative('backoff.maxDelay', backoff.maxDelay, DEFAULTS.maxDelay)
-  const maxRetryAfter = nonNegative('backoff.maxRetryAfter', backoff.maxRetryAfter, DEFAULTS.maxRetryAfter)
-  const maxRetries = options.maxRetries === undefined ? Number.POSITIVE_INFINITY : options.maxRetries
-  if (!(maxRetries >= 0) || (Number.isFinite(maxRetries) && !Number.isInteger(maxRetries))) {
-    throw new ConfigError('Expected `maxRetries` to be a non-negative integer or Infinity')
-  }
-  let heartbeatTimeout: number | false = DEFAULTS.heartbeatTimeout
-  if (options.heartbeatTimeout === false) heartbeatTimeout = false
-  else if (options.heartbeatTimeout !== undefined) {
-    if (!(options.heartbeatTimeout > 0) || !Number.isFinite(options.heartbeatTimeout)) {
-      throw new ConfigError('Expected `heartbeatTimeout` to be a positive number of milliseconds or false')
-    }
-    heartbeatTimeout = options.heartbeatTimeout
-  }
-  const maxEventSize = positiveInteger('maxEventSize', options.maxEventSize, DEFAULTS.maxEventSize)
-  const highWaterMark = positiveInteger('highWaterMark', options.highWaterMark, DEFAULTS.highWaterMark)
-  const highWaterSize = positiveInteger('highWaterSize', options.highWaterSize, DEFAULTS.highWaterSize)
-  const flushTimeout = nonNegative('flushTimeout', options.flushTimeout, DEFAULTS.flushTimeout)
-  const redirect = options.redirect ?? 'same-origin'
-  if (redirect !== 'same-origin' && redirect !== 'follow') throw new ConfigError("Expected `redirect` to be 'same-origin' or 'follow'")
-  const commitInterval = nonNegative('commitInterval', options.commitInterval, DEFAULTS.commitInterval)
-  const onStoreError = options.onStoreError ?? 'fail'
-  if (onStoreError !== 'fail' && onStoreError !== 'report') throw new ConfigError("Expected `onStoreError` to be 'fail' or 'report'")
-  const onCursorExpired = options.onCursorExpired ?? 'fail'
-  if (onCursorExpired !== 'fail' && onCursorExpired !== 'restart') throw new ConfigError("Expected `onCursorExpired` to be 'fail' or 'restart'")
-  for (const name of ['refreshAuth', 'onStatus', 'onNotice', 'fetch'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw new ConfigError(`Expected \`${name}\` to be a function`)
-  }
-  if (options.signal !== undefined && !isAbortSignal(options.signal)) throw new ConfigError('Expected `signal` to be an AbortSignal')
-  if (options.credentials !== undefined && !['omit', 'same-origin', 'include'].includes(options.credentials)) {
-    throw new ConfigError("Expected `credentials` to be 'omit', 'same-origin' or 'include'")
-  }
-
+  const method = (checked.method ?? dialect.defaultMethod).toUpperCase()
+  if (body !== undefined && (method === 'GET' || method === 'HEAD')) throw new ConfigError(`A \`body\` cannot be sent with ${method}; set \`method: 'POST'\``)
+  if (typeof body === 'function' && key === undefined) throw new ConfigError('Pass `key` when `body` is a function: a function cannot be part of the derived resume key')
+  const problem = from === undefined || from === 'start' ? undefined : checkpointProblem(from)
+  if (problem) throw expected('from', `be 'start' or a checkpoint: ${problem}`)
+  const fetch = checked.fetch ?? globalThis.fetch
+  if (typeof fetch !== 'function') throw expected('fetch', 'be passed: this runtime has no global fetch')
   return {
-    request: { url, method, headers: options.headers, body: options.body, credentials: options.credentials },
-    store,
-    key: options.key,
-    fingerprint: options.fingerprint,
-    from,
+    ...checked,
+    request: { url, method, headers: checked.headers, body, credentials: checked.credentials },
+    store: checked.store ?? new MemoryStore(),
     dialect,
-    machine: {
-      baseDelay,
-      factor,
-      maxDelay,
-      maxRetryAfter,
-      jitter: backoff.jitter !== false,
-      maxRetries,
-      mode,
-      canRefreshAuth: options.refreshAuth !== undefined,
-      pauseWhenHidden: options.pauseWhenHidden ?? false,
-      healthyAfter: DEFAULTS.healthyAfter,
-      onCursorExpired,
-    },
-    signal: options.signal,
-    heartbeatTimeout,
-    maxEventSize,
-    highWaterMark,
-    highWaterSize,
-    flushTimeout,
-    redirect,
-    commitInterval,
-    strictGaps: options.strictGaps ?? false,
-    commitOnClose: options.commitOnClose ?? false,
-    onStoreError,
-    refreshAuth: options.refreshAuth,
-    onStatus: options.onStatus,
-    onNotice: options.onNotice,
-    runtime: resolveRuntime(options),
+    // The machine takes what it needs of the checked options (mode, maxRetries, pauseWhenHidden, backoff).
+    machine: { ...checked, ...backoff, canRefreshAuth: checked.refreshAuth !== undefined, healthyAfter: DEFAULTS.healthyAfter },
+    // Bound: some runtimes throw "Illegal invocation" when fetch is called as a method of another object.
+    runtime: { ...checked.runtime, fetch: (input, init) => fetch(input, init) },
   }
 }
 
-function parseUrl(value: unknown): URL {
-  if (value === '' || (typeof value !== 'string' && !(value instanceof URL))) throw new ConfigError('Expected `url` to be an absolute URL string or a URL')
+/**
+ * Checks `given` against a table: an unknown name (a typo, or an option of a newer version) is an
+ * error naming the closest known one; a value that fails its row's check is an error naming the option
+ * and what it should be; an absent value takes the row's default.
+ */
+function check(table: Table, given: unknown, prefix: string): Record<string, unknown> {
+  if (typeof given !== 'object' || given === null) throw expected(prefix.slice(0, -1), 'be an object')
+  const values = given as Record<string, unknown>
+  const checked: Record<string, unknown> = {}
+  // The table's names first, in its order, then any the table does not know.
+  for (const name of Object.keys({ ...table, ...values })) {
+    const row = table.hasOwnProperty(name) && table[name]
+    const value = values[name]
+    const path = prefix + name
+    if (!row) {
+      if (value === undefined) continue
+      // Its siblings first, then the top level (`runtime.fetch` → `fetch`).
+      const suggestion = [...Object.keys(table).map((known) => prefix + known), ...Object.keys(OPTIONS)].find((known) => near(name, known.slice(known.indexOf('.') + 1)))
+      throw new ConfigError(`Unknown option \`${path}\`${suggestion ? `: did you mean \`${suggestion}\`?` : ''}`)
+    }
+    if (!Array.isArray(row)) {
+      checked[name] = check(row as Table, value ?? {}, `${path}.`)
+      continue
+    }
+    const [rule, fallback] = row as Row
+    // An enum: its strings, quoted, for the message.
+    const list = typeof rule[0] !== 'function' && rule.map((allowed) => `'${allowed}'`)
+    if (value === undefined) checked[name] = fallback
+    else if (list ? rule.includes(value as string) : (rule[0] as Test)(value)) checked[name] = value
+    else throw expected(path, list ? `be ${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}` : (rule[1] as string), list || rule[2] ? value : undefined)
+  }
+  return checked
+}
+
+function expected(name: string, what: string, got?: unknown): ConfigError {
+  return new ConfigError(`Expected \`${name}\` to ${what}${got === undefined ? '' : `, got "${String(got)}"`}`)
+}
+
+/**
+ * Whether `typo` is likely meant as `name`: the same after their common start but for one letter
+ * added, dropped or changed (a wrong case too), or two in a row changed or swapped.
+ */
+function near(typo: string, name: string): boolean {
+  let start = 0
+  while (typo[start] && typo[start] === name[start]) start++
+  return [[1, 0], [0, 1], [1, 1], [2, 2]].some(([skipTypo = 0, skipName = 0]) => typo.slice(start + skipTypo) === name.slice(start + skipName))
+}
+
+function parseUrl(value: string | URL): URL {
   let url: URL
   try {
     // Relative URLs work where there is a page to be relative to: the document's base URL (it follows
@@ -187,39 +206,4 @@ function parseUrl(value: unknown): URL {
     throw new ConfigError(`\`url\` must not contain credentials (${redact(url.href)}): send them in \`headers\``)
   }
   return url
-}
-
-
-function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) throw new ConfigError(`Expected \`${name}\` to be a non-negative number`)
-  return value
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(`Expected \`${name}\` to be a positive integer`)
-  return value
-}
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function'
-}
-
-/**
- * The environment core code uses, from the options or the globals. Looked up when a subscription is
- * created, not at import, so a test can install a fake fetch after importing the library.
- */
-function resolveRuntime(options: SubscribeOptions): Runtime {
-  const given = options.runtime ?? {}
-  const fetchFn = options.fetch ?? given.fetch ?? globalThis.fetch
-  if (typeof fetchFn !== 'function') throw new ConfigError('No `fetch` in this runtime: pass the `fetch` option')
-  return {
-    // Bound: some runtimes throw "Illegal invocation" when fetch is called as a method of another object.
-    fetch: (input, init) => fetchFn(input, init),
-    setTimeout: given.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms)),
-    clearTimeout: given.clearTimeout ?? ((handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>)),
-    now: given.now ?? Date.now,
-    random: given.random ?? Math.random,
-  }
 }

@@ -98,15 +98,19 @@ export interface RequestContext {
   readonly attempt: number
 }
 
-/** The small environment core code runs against; tests inject it, defaults are the globals. */
+/** Timers, clock and randomness core code runs against (the `runtime` option); tests inject them, defaults are the globals. */
 export interface Runtime {
-  fetch: typeof fetch
   setTimeout: (fn: () => void, ms: number) => unknown
   clearTimeout: (handle: unknown) => void
   /** ms since epoch */
   now: () => number
   /** uniform in [0, 1) */
   random: () => number
+}
+
+/** What core code runs against: the runtime and the `fetch` to use (the `fetch` option, else the global). Internal. */
+export interface Environment extends Runtime {
+  fetch: typeof fetch
 }
 
 export interface BackoffOptions {

@@ -1,13 +1,6 @@
-import { type Checkpoint, type CheckpointStore, toStoreError } from './contract.js'
+import { type Checkpoint, type CheckpointStore, type Position, toStoreError } from './contract.js'
 import type { StoreError } from '../errors.js'
 import type { Runtime } from '../types.js'
-
-/** What the committer is handed per event: anything with a position (a delivered event will do). */
-export interface Position {
-  readonly sequence: number
-  readonly cursor: string
-  readonly meta?: Readonly<Record<string, string>> | undefined
-}
 
 export type Clock = Pick<Runtime, 'now' | 'setTimeout' | 'clearTimeout'>
 

@@ -17,6 +17,16 @@ export interface Checkpoint {
 }
 
 /**
+ * A position the consumer may finish, before it becomes a `Checkpoint`: anything with a sequence and a
+ * cursor (a delivered event, a position marker, the sequencer's last admitted entry).
+ */
+export interface Position {
+  readonly sequence: number
+  readonly cursor: string
+  readonly meta?: Readonly<Record<string, string>> | undefined
+}
+
+/**
  * Where checkpoints live. Every implementation honours one contract (the suite in
  * `resumable-sse/testing` checks it):
  * 1. `get` returns the last committed checkpoint, or `undefined` when there is none.

@@ -1,4 +1,4 @@
-import type { Position } from '../checkpoint/committer.js'
+import type { Position } from '../checkpoint/contract.js'
 import { GapError } from '../errors.js'
 import type { Notice } from '../types.js'
 

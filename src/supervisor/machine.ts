@@ -6,7 +6,7 @@ import { type BackoffPolicy, fullJitter } from './backoff.js'
 /**
  * The supervisor's decisions, as a pure function: (state, input) → (state, command). No timers, no I/O,
  * no clock: randomness arrives as the `unit` argument, so every transition can be tested as a table.
- * The driver (run.ts) performs the command and feeds what happened back in as the next input.
+ * The driver (driver.ts) performs the command and feeds what happened back in as the next input.
  */
 
 export interface MachineConfig extends BackoffPolicy {

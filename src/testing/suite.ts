@@ -1,7 +1,8 @@
 import type { Checkpoint, CheckpointStore } from '../checkpoint/contract.js'
+import type { MaybePromise } from '../types.js'
 import { check, checkCheckpoint, checkRejectsWith } from './assert.js'
 
-export type MaybePromise<T> = T | Promise<T>
+export type { MaybePromise }
 
 /** What the suite needs from the store under test. A new harness is made for every case. */
 export interface StoreHarness {

@@ -4,13 +4,13 @@ import { EventTooLargeError, HttpError, ProtocolError, redact, ResumableSSEError
 import type { Input } from '../supervisor/machine.js'
 import { loadRetryAfter } from './load.js'
 import type { BuiltRequest } from './request.js'
-import type { Runtime } from '../types.js'
+import type { Environment, Runtime } from '../types.js'
 
 /** How one HTTP attempt ended, in the state machine's own words. */
 export type AttemptEnd = Extract<Input, { type: 'http' | 'ended' | 'server-closing' | 'finished' | 'failed' | 'abort' }>
 
 export interface AttemptOptions {
-  runtime: Runtime
+  runtime: Environment
   session: DialectSession
   /** Receives the dialect's deliveries; the attempt wires its own `closing`/`fail` around it. */
   sink: Pick<DialectSink, 'deliver' | 'deliverUnpositioned' | 'position'>

@@ -486,7 +486,7 @@ describe('bad input', () => {
       [{ url: 'http://x/', backoff: { factor: 0.5 } }, 'Expected `backoff.factor` to be at least 1'],
       [{ url: 'http://x/', maxRetries: 1.5 }, 'Expected `maxRetries` to be a non-negative integer or Infinity'],
       [{ url: 'http://x/', mode: 'once' as 'live' }, 'Expected `mode` to be \'live\' or \'replay\', got "once"'],
-      [{ url: 'http://x/', credentials: 'always' as RequestCredentials }, "Expected `credentials` to be 'omit', 'same-origin' or 'include'"],
+      [{ url: 'http://x/', credentials: 'always' as RequestCredentials }, "Expected `credentials` to be 'omit', 'same-origin' or 'include', got \"always\""],
       [{ url: 'http://x/', from: { sequence: -1, cursor: '' } }, "Expected `from` to be 'start' or a checkpoint: Expected `sequence` to be a non-negative safe integer, got -1"],
       [{ url: 'http://x/', store: {} as CheckpointStore }, 'Expected `store` to implement get, put and delete (see CheckpointStore)'],
       [{ url: 'http://x/', body: { event_type: 'x' }, dialect: aviso({ eventType: 'mars', identifier: {} }) }, 'The aviso dialect writes the request body itself: remove `body` and pass what it needs to the dialect'],

@@ -4,14 +4,14 @@ import { DeliveredEvent, PositionMarker, ResetMarker } from '../delivery/event.j
 import type { EventChannel } from '../delivery/channel.js'
 import { Sequencer } from '../delivery/sequencer.js'
 import { ResumableSSEError } from '../errors.js'
-import type { Notice, Runtime, StatusChange } from '../types.js'
+import type { Environment, Notice, StatusChange } from '../types.js'
 import { runAttempt, type AttemptEnd } from '../wire/attempt.js'
 import { buildRequest, type RequestSpec } from '../wire/request.js'
 import { type Command, initialState, type Input, type MachineConfig, type MachineState, step } from './machine.js'
 import { isHidden, isOffline, watchPageLife } from './page-life.js'
 
-export interface SupervisorOptions {
-  runtime: Runtime
+export interface DriverOptions {
+  runtime: Environment
   request: RequestSpec
   dialect: Dialect
   machine: MachineConfig
@@ -35,9 +35,9 @@ export interface SupervisorOptions {
  * command aborts the previous one, and outcomes from an aborted effect are ignored (stale token), so
  * a late timer or a late fetch can never act on a state it no longer belongs to.
  */
-export class Supervisor {
+export class Driver {
   #state: MachineState = initialState()
-  readonly #options: SupervisorOptions
+  readonly #options: DriverOptions
   readonly #sequencer: Sequencer
   #effect: AbortController | undefined
   /** After a restart, where the new history starts until its first position arrives. */
@@ -46,7 +46,7 @@ export class Supervisor {
   #restarted = false
   #stopPageLife: (() => void) | undefined
 
-  constructor(options: SupervisorOptions) {
+  constructor(options: DriverOptions) {
     this.#options = options
     this.#sequencer = new Sequencer(options.start, options.dialect.contiguous, options.strictGaps, options.onNotice)
   }

@@ -20,6 +20,7 @@ import { EventChannel } from '../../src/delivery/channel.js'
 import { DeliveredEvent } from '../../src/delivery/event.js'
 import { consume, stepping } from '../support/consume.js'
 import { useFeedServer } from '../support/feed-server.js'
+import { sleep, STUCK, within } from '../support/scripted.js'
 
 /**
  * Issue 10 (a hostile or broken server or store) and the bugs of issue 15, each against a real local
@@ -27,10 +28,6 @@ import { useFeedServer } from '../support/feed-server.js'
  */
 
 const { feed } = useFeedServer('hostile')
-const STUCK = Symbol('stuck')
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-/** Turns a promise that would never settle into a value the test can assert on. */
-const within = <T>(promise: Promise<T>, ms = 3000) => Promise.race([promise, sleep(ms).then(() => STUCK)])
 
 interface Seen {
   method: string
@@ -172,7 +169,7 @@ describe('issue 10: a store that never answers cannot wedge the end', () => {
     const it = sub[Symbol.asyncIterator]()
     await it.next()
     await it.next() // commits the first event: a put that never settles
-    const closed = await within(sub.close().then(() => 'resolved', (error: unknown) => error))
+    const closed = await within(sub.close().then(() => 'resolved', (error: unknown) => error), 3000)
     expect(closed).toBeInstanceOf(StoreError)
     expect(closed).toMatchObject({ reason: 'timeout', code: 'store' })
   })
@@ -184,7 +181,7 @@ describe('issue 10: a store that never answers cannot wedge the end', () => {
       let n = 0
       for await (const _ of sub) if (++n === 3) break
     })()
-    const outcome = await within(loop.then(() => 'done', (error: unknown) => error))
+    const outcome = await within(loop.then(() => 'done', (error: unknown) => error), 3000)
     expect(outcome).toMatchObject({ reason: 'timeout' })
   })
 
@@ -196,13 +193,13 @@ describe('issue 10: a store that never answers cannot wedge the end', () => {
     const loop = (async () => {
       for await (const event of sub) if (event.sequence === 2) setTimeout(() => abort.abort(), 20)
     })()
-    expect(await within(loop.then(() => 'done'))).toBe('done')
+    expect(await within(loop.then(() => 'done'), 3000)).toBe('done')
     expect(notices.filter((n) => n.kind === 'store-error').map((n) => (n as unknown as { error: StoreError }).error.reason)).toContain('timeout')
   })
 
   it('the end of a stream settles (replay mode)', async () => {
     const hang = hangingStore()
-    const r = await within(consume({ url: feed({ total: 3 }).url, mode: 'replay', store: hang.store, ...OPTIONS }))
+    const r = await within(consume({ url: feed({ total: 3 }).url, mode: 'replay', store: hang.store, ...OPTIONS }), 3000)
     expect(r).not.toBe(STUCK)
     expect((r as { error: unknown }).error).toMatchObject({ reason: 'timeout' })
     expect((r as { sequences: number[] }).sequences).toEqual([1, 2, 3])
