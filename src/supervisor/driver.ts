@@ -168,13 +168,10 @@ export class Driver {
     try {
       const request = await buildRequest(options.request, options.dialect, position, options.machine.mode, effect.signal, this.#state.attempt)
       end = await runAttempt(request, effect, {
-        runtime,
+        ...options, // runtime, maxEventSize, heartbeatTimeout, redirect
         session: options.dialect.open(position, options.machine.mode),
         sink: this.#sink(effect),
-        maxEventSize: options.maxEventSize,
-        heartbeatTimeout: options.heartbeatTimeout,
         mode: options.machine.mode,
-        redirect: options.redirect,
         report: (input) => this.#postFrom(effect, input),
         isFull: () => options.channel.isFull(),
         waitForRoom: () => options.channel.waitForRoom(),
