@@ -4,7 +4,7 @@ import { DEFAULTS } from '../config.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
 import { ResumableSSEError } from '../errors.js'
-import type { Input, MachineState } from '../supervisor/machine.js'
+import { initialState, type Input, type MachineState } from '../supervisor/machine.js'
 // The driver kept its old local name here until share/ is next edited (one-line change while branch `size` works there).
 import { Driver as Supervisor, type DriverOptions as SupervisorOptions } from '../supervisor/driver.js'
 import type { Role, Status, StatusChange, StatusReason } from '../types.js'
@@ -378,7 +378,7 @@ export class SharedSource implements Source {
     const change: StatusChange = { status: 'closed', previous: this.#status, attempt: 0, reconnects: this.#reconnects, reason, ...(error && { error }) }
     this.#status = 'closed'
     this.#options.onStatus(change)
-    this.#options.onClosed({ ...change, authRefreshed: false, retryBase: undefined, offline: false, hidden: false, connectedBefore: false, restarting: false } as MachineState)
+    this.#options.onClosed({ ...initialState(), ...change } as MachineState)
   }
 
   #stop(): void {
