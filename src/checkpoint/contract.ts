@@ -26,6 +26,11 @@ export interface Position {
   readonly meta?: Readonly<Record<string, string>> | undefined
 }
 
+/** A position's own fields (an event or a checkpoint carries more), `meta` only when there is one. */
+export function positionOf({ sequence, cursor, meta }: Position): Checkpoint {
+  return meta ? { sequence, cursor, meta } : { sequence, cursor }
+}
+
 /**
  * Where checkpoints live. Every implementation honours one contract (the suite in
  * `resumable-sse/testing` checks it):

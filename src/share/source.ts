@@ -1,5 +1,5 @@
 import type { Position } from '../checkpoint/contract.js'
-import type { Checkpoint } from '../checkpoint/contract.js'
+import { type Checkpoint, positionOf } from '../checkpoint/contract.js'
 import { DEFAULTS } from '../config.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
@@ -285,8 +285,7 @@ export class SharedSource implements Source {
   }
 
   #checkpoint(): Checkpoint | undefined {
-    const p = this.#position
-    return p && (p.meta ? { sequence: p.sequence, cursor: p.cursor, meta: p.meta } : { sequence: p.sequence, cursor: p.cursor })
+    return this.#position && positionOf(this.#position)
   }
 
   /** We won the lock: run the connection, relay it, and ask the followers where they are. */

@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../checkpoint/contract.js'
+import { type Checkpoint, positionOf } from '../checkpoint/contract.js'
 import type { Dialect, DialectSink } from '../dialects/dialect.js'
 import { DeliveredEvent, PositionMarker, ResetMarker } from '../delivery/event.js'
 import type { EventChannel } from '../delivery/channel.js'
@@ -189,8 +189,7 @@ export class Driver {
   /** The last received position as a checkpoint, for the next request. */
   #positionCheckpoint(): Checkpoint | undefined {
     const last = this.#sequencer.last ?? this.#restartFrom
-    if (last === undefined) return undefined
-    return last.meta ? { sequence: last.sequence, cursor: last.cursor, meta: last.meta } : { sequence: last.sequence, cursor: last.cursor }
+    return last && positionOf(last)
   }
 
   #sink(effect: AbortController): Pick<DialectSink, 'deliver' | 'deliverUnpositioned' | 'position'> {
