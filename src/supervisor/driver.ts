@@ -106,7 +106,7 @@ export class Driver {
         this.#connect(this.#newEffect())
         return
       case 'wait':
-        if (command.ms !== Number.POSITIVE_INFINITY) this.#wait(command.ms, this.#newEffect())
+        if (command.ms !== Infinity) this.#wait(command.ms, this.#newEffect())
         return
       case 'refresh-auth':
         this.#refresh(command.status, this.#newEffect())
