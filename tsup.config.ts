@@ -37,14 +37,16 @@ export default defineConfig([
     // The CDN build: `<script src=".../resumable-sse.global.js">` exposes `window.ResumableSSE`.
     entry: { 'resumable-sse': 'src/global.ts' },
     format: ['iife'],
-    globalName: 'ResumableSSE',
+    // No `globalName`: src/global.ts assigns `globalThis.ResumableSSE` itself (no CommonJS interop helpers).
     minify: true,
     sourcemap: true,
-    target: 'es2020',
+    // es2022 like the ESM build: below it esbuild lowers every private field to a WeakMap plus helpers.
+    target: 'es2022',
     platform: 'browser',
     noExternal: [/.*/],
     outExtension: () => ({ js: '.global.js' }),
-    // shareAcrossTabs: one file anyway, so the share code is imported statically (src/share/load-static.ts).
-    esbuildPlugins: [{ name: 'static-share', setup: (b) => void b.onResolve({ filter: /\/share\/load\.js$/ }, (a) => ({ path: join(a.resolveDir, 'share/load-static.ts') })) }],
+    // One file anyway, so what the ESM build loads lazily (`load.ts`: the share code, the Retry-After
+    // date parser) is imported statically here (the `load-static.ts` next to it).
+    esbuildPlugins: [{ name: 'static-lazy', setup: (b) => void b.onResolve({ filter: /\/load\.js$/ }, (a) => ({ path: join(a.resolveDir, a.path.replace(/\.js$/, '-static.ts')) })) }],
   },
 ])

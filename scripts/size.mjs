@@ -37,20 +37,26 @@ const PEERS = {
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length
 
 /**
- * Code the library loads with `import()` only when a feature is used (shareAcrossTabs) is a separate
- * chunk for any splitting bundler (Vite, Rollup, webpack) and is not downloaded otherwise, so the core
- * is measured without it (`lazy: false`) and the chunk on its own (`lazy.share`).
+ * Code the library loads with `import()` only when a feature is used (shareAcrossTabs, a `Retry-After`
+ * HTTP date) is a separate chunk for any splitting bundler (Vite, Rollup, webpack) and is not
+ * downloaded otherwise, so the core is measured without it and each chunk on its own (`lazy`, matched by the chunk's file name in dist/).
  */
-const skipLazy = {
-  name: 'skip-lazy',
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined))
-  },
+const LAZY = {
+  share: /\/source-[^/]*\.js$/,
+  'retry-after': /\/retry-after-[^/]*\.js$/,
 }
 
-async function bundle(contents, lazy = false) {
+/** Leaves every `import()` out of the bundle except those whose path matches `keep`. */
+const skipLazy = (keep) => ({
+  name: 'skip-lazy',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' && !keep?.test(args.path) ? { path: args.path, external: true } : undefined))
+  },
+})
+
+async function bundle(contents, keep) {
   const result = await build({
-    plugins: lazy ? [] : [skipLazy],
+    plugins: [skipLazy(keep)],
     stdin: { contents, resolveDir: root, sourcefile: 'entry.js', loader: 'js' },
     bundle: true,
     minify: true,
@@ -67,8 +73,11 @@ async function bundle(contents, lazy = false) {
 export async function measure() {
   if (!existsSync(join(root, 'dist/index.js'))) throw new Error('dist/ is missing: run `npx tsup` first')
   const core = await bundle(CORE)
-  const withLazy = await bundle(CORE, true)
-  const lazy = { share: { gzip: withLazy.gzip - core.gzip, min: withLazy.min - core.min } }
+  const lazy = {}
+  for (const [name, path] of Object.entries(LAZY)) {
+    const withChunk = await bundle(CORE, path)
+    lazy[name] = { gzip: withChunk.gzip - core.gzip, min: withChunk.min - core.min }
+  }
   const stores = {}
   for (const [name, specifier] of Object.entries(STORES)) {
     // `export *` keeps everything the subpath offers, so this is the whole cost of importing it.

@@ -1,5 +1,6 @@
 import type { CheckpointStore } from './checkpoint/contract.js'
 import { MemoryStore } from './checkpoint/memory.js'
+import { FUNCTION_BODY } from './checkpoint/resume-key.js'
 import { checkpointProblem, type Dialect } from './dialects/dialect.js'
 import { lastEventId } from './dialects/last-event-id.js'
 import { ConfigError, redact } from './errors.js'
@@ -126,7 +127,7 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
   }
   const method = (checked.method ?? dialect.defaultMethod).toUpperCase()
   if (body !== undefined && (method === 'GET' || method === 'HEAD')) throw new ConfigError(`A \`body\` cannot be sent with ${method}; set \`method: 'POST'\``)
-  if (typeof body === 'function' && key === undefined) throw new ConfigError('Pass `key` when `body` is a function: a function cannot be part of the derived resume key')
+  if (typeof body === 'function' && key === undefined) throw new ConfigError(FUNCTION_BODY)
   const problem = from === undefined || from === 'start' ? undefined : checkpointProblem(from)
   if (problem) throw expected('from', `be 'start' or a checkpoint: ${problem}`)
   const fetch = checked.fetch ?? globalThis.fetch

@@ -131,18 +131,11 @@ class ResumableSubscription implements Subscription {
     if (start !== undefined && config.from === undefined) config.onNotice?.({ kind: 'resumed', checkpoint: start })
 
     this.#consumer.committer = new Committer(config.store, this.key, config.runtime, config.commitInterval, (error) => this.#onStoreError(error), start)
+    // The resolved config carries the driver's own options (runtime, request, dialect, machine, limits).
     const options: DriverOptions = {
-      runtime: config.runtime,
-      request: config.request,
-      dialect: config.dialect,
-      machine: config.machine,
+      ...config,
       channel: this.#consumer.channel,
       start,
-      maxEventSize: config.maxEventSize,
-      heartbeatTimeout: config.heartbeatTimeout,
-      strictGaps: config.strictGaps,
-      redirect: config.redirect,
-      refreshAuth: config.refreshAuth,
       onStatus: (change) => this.#status.set(change),
       onNotice: (notice) => config.onNotice?.(notice),
       onClosed: (state) => this.#onClosed(state),

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
 import { selfResolve } from '../lib/self-resolve.js'
 import type { Section } from '../lib/report.js'
 import { bytes } from '../lib/stats.js'
@@ -14,6 +14,8 @@ interface Entry {
   code: string
   /** Subtract this entry's size (store entries are reported as the extra cost over the core). */
   over?: string
+  /** Bundle the `import()` chunks whose path matches (measured like scripts/size.mjs: a lazy chunk is not the core). */
+  lazy?: RegExp
 }
 
 interface Measured {
@@ -23,7 +25,18 @@ interface Measured {
   inputs: [string, number][]
 }
 
-async function measure(root: string, code: string): Promise<Measured> {
+/**
+ * Code the library loads with `import()` only when a feature is used is a separate chunk for a
+ * splitting bundler, downloaded only then: left out of a bundle unless `keep` matches its path.
+ */
+const skipLazy = (keep?: RegExp): Plugin => ({
+  name: 'skip-lazy',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' && !keep?.test(args.path) ? { path: args.path, external: true } : undefined))
+  },
+})
+
+async function measure(root: string, code: string, lazy?: RegExp): Promise<Measured> {
   const result = await build({
     stdin: { contents: code, resolveDir: root, loader: 'js' },
     bundle: true,
@@ -34,7 +47,7 @@ async function measure(root: string, code: string): Promise<Measured> {
     write: false,
     metafile: true,
     logLevel: 'silent',
-    plugins: [selfResolve(root)],
+    plugins: [selfResolve(root), skipLazy(lazy)],
   })
   const output = result.outputFiles[0]!.contents
   const meta = Object.values(result.metafile.outputs)[0]
@@ -49,6 +62,8 @@ export async function size(root: string): Promise<Section> {
   const entries: Entry[] = [
     { label: 'resumable-sse core: `subscribe`, `MemoryStore`, `lastEventId`', code: core },
     { label: 'resumable-sse, everything in the main entry (`export *`)', code: "export * from 'resumable-sse'" },
+    { label: '+ `shareAcrossTabs` (lazy chunk, loaded when first used)', code: core, over: core, lazy: /\/source-[^/]*\.js$/ },
+    { label: '+ `Retry-After` HTTP date (lazy chunk, loaded when first received)', code: core, over: core, lazy: /\/retry-after-[^/]*\.js$/ },
     { label: '+ `resumable-sse/indexeddb` (extra over core)', code: `${core}\nexport * from 'resumable-sse/indexeddb'`, over: core },
     { label: '+ `resumable-sse/local-storage` (extra over core)', code: `${core}\nexport * from 'resumable-sse/local-storage'`, over: core },
     { label: '+ `resumable-sse/kv` (extra over core)', code: `${core}\nexport * from 'resumable-sse/kv'`, over: core },
@@ -59,14 +74,15 @@ export async function size(root: string): Promise<Section> {
     { label: 'eventsource-parser (`createParser`)', code: "export { createParser } from 'eventsource-parser'" },
   ]
   const cache = new Map<string, Measured | Error>()
-  const get = async (code: string) => {
-    if (!cache.has(code)) cache.set(code, await measure(root, code).catch((error: unknown) => error as Error))
-    return cache.get(code)!
+  const get = async (code: string, lazy?: RegExp) => {
+    const id = `${code}\0${lazy ?? ''}`
+    if (!cache.has(id)) cache.set(id, await measure(root, code, lazy).catch((error: unknown) => error as Error))
+    return cache.get(id)!
   }
   const rows: string[][] = []
   const notes: string[] = []
   for (const entry of entries) {
-    const m = await get(entry.code)
+    const m = await get(entry.code, entry.lazy)
     const base = entry.over ? await get(entry.over) : undefined
     if (m instanceof Error || base instanceof Error) {
       const error = (m instanceof Error ? m : base) as Error & { errors?: { text: string }[] }
@@ -99,7 +115,7 @@ export async function size(root: string): Promise<Section> {
       notes.push(`Largest src/ modules in the core (bundled from src/, minified): ${own.map(([path, size]) => `${path} ${bytes(size)}`).join(', ')}.`)
     }
   }
-  notes.push('esbuild: `bundle`, `minify`, `format: esm`, `platform: browser`, `target: es2022`, dependencies bundled; gzip level 9 (node:zlib). Store rows are the difference to the core bundle, so shared code is not counted twice.')
+  notes.push('esbuild: `bundle`, `minify`, `format: esm`, `platform: browser`, `target: es2022`, dependencies bundled; gzip level 9 (node:zlib). Store and lazy-chunk rows are the difference to the core bundle, so shared code is not counted twice; code loaded with `import()` (a separate chunk for a splitting bundler) is not counted in the core.')
   return {
     title: '6. Size (min + gzip)',
     tables: [{ columns: ['entry', 'minified', 'min + gz', 'note'], numeric: [1, 2], rows }],

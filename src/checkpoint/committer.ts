@@ -1,4 +1,4 @@
-import { type Checkpoint, type CheckpointStore, type Position, toStoreError } from './contract.js'
+import { type Checkpoint, type CheckpointStore, type Position, positionOf, toStoreError } from './contract.js'
 import type { StoreError } from '../errors.js'
 import type { Runtime } from '../types.js'
 
@@ -200,7 +200,5 @@ export class Committer {
 }
 
 function toCheckpoint(position: Position, now: number): Checkpoint {
-  return position.meta
-    ? { sequence: position.sequence, cursor: position.cursor, meta: position.meta, committedAt: now }
-    : { sequence: position.sequence, cursor: position.cursor, committedAt: now }
+  return { ...positionOf(position), committedAt: now }
 }

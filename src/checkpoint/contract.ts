@@ -26,6 +26,11 @@ export interface Position {
   readonly meta?: Readonly<Record<string, string>> | undefined
 }
 
+/** A position's own fields (an event or a checkpoint carries more), `meta` only when there is one. */
+export function positionOf({ sequence, cursor, meta }: Position): Checkpoint {
+  return meta ? { sequence, cursor, meta } : { sequence, cursor }
+}
+
 /**
  * Where checkpoints live. Every implementation honours one contract (the suite in
  * `resumable-sse/testing` checks it):
@@ -91,10 +96,16 @@ export function supersedes(next: Checkpoint, current: Checkpoint | undefined): b
 
 /** A plain, versioned, JSON-safe copy of a checkpoint (what every backend stores). */
 export function toStored(checkpoint: Checkpoint): StoredCheckpoint {
-  const stored: StoredCheckpoint = { v: CHECKPOINT_FORMAT, sequence: checkpoint.sequence, cursor: checkpoint.cursor }
-  if (checkpoint.meta !== undefined) stored.meta = { ...checkpoint.meta }
-  if (checkpoint.committedAt !== undefined) stored.committedAt = checkpoint.committedAt
-  return stored
+  return { v: CHECKPOINT_FORMAT, ...fields(checkpoint) } as StoredCheckpoint
+}
+
+/**
+ * A checkpoint's own fields, in their order, without the absent ones; `meta` is a fresh object, so no
+ * caller (nor a backend that hands out cached values, such as a Durable Object's storage cache) can
+ * mutate what another holds.
+ */
+function fields({ sequence, cursor, meta, committedAt }: { [K in keyof Checkpoint]: unknown }): object {
+  return { sequence, cursor, ...(meta !== undefined && { meta: { ...(meta as object) } }), ...(committedAt !== undefined && { committedAt }) }
 }
 
 /**
@@ -103,34 +114,24 @@ export function toStored(checkpoint: Checkpoint): StoredCheckpoint {
  * (or from "now") and lose or repeat a whole history.
  */
 export function fromStored(value: unknown, where: string): Checkpoint {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new StoreError('corrupt', `Stored checkpoint at ${where} is not an object`)
-  }
+  const corrupt = (what: string, cause?: unknown) => new StoreError('corrupt', `Stored checkpoint at ${where} ${what}`, { cause })
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt('is not an object')
   const record = value as Record<string, unknown>
   if (record.v !== CHECKPOINT_FORMAT) {
     if (typeof record.v === 'number') {
       throw new StoreError('version', `Stored checkpoint at ${where} has format version ${record.v}; this library reads version ${CHECKPOINT_FORMAT}`)
     }
-    throw new StoreError('corrupt', `Stored checkpoint at ${where} has no format version`)
+    throw corrupt('has no format version')
   }
-  const checkpoint: { sequence: unknown; cursor: unknown; meta?: unknown; committedAt?: unknown } = {
-    sequence: record.sequence,
-    cursor: record.cursor,
-  }
-  if (record.meta !== undefined) checkpoint.meta = record.meta
-  if (record.committedAt !== undefined) checkpoint.committedAt = record.committedAt
+  // Only the checkpoint's own fields (see `fields`: `meta` is a fresh object), validated as a put would.
+  const checkpoint = fields(record as unknown as Checkpoint) as Checkpoint
   try {
-    assertValidCheckpoint(checkpoint as Checkpoint)
+    assertValidCheckpoint(checkpoint)
   } catch (error) {
-    throw new StoreError('corrupt', `Stored checkpoint at ${where} is malformed: ${(error as Error).message}`, { cause: error })
+    throw corrupt(`is malformed: ${(error as Error).message}`, error)
   }
-  if (checkpoint.committedAt !== undefined && typeof checkpoint.committedAt !== 'number') {
-    throw new StoreError('corrupt', `Stored checkpoint at ${where} has a non-numeric committedAt`)
-  }
-  // A fresh `meta` object: backends that hand out cached values (a Durable Object's storage cache, a
-  // caller-supplied Map) must never let a caller's mutation reach the stored checkpoint.
-  if (checkpoint.meta !== undefined) checkpoint.meta = { ...(checkpoint.meta as Record<string, string>) }
-  return checkpoint as Checkpoint
+  if (checkpoint.committedAt !== undefined && typeof checkpoint.committedAt !== 'number') throw corrupt('has a non-numeric committedAt')
+  return checkpoint
 }
 
 /** JSON text for string-valued backends. */

@@ -91,12 +91,13 @@ function normaliseUrl(input: string | URL): string {
   return url.href
 }
 
+/** Also subscribe()'s message (config.ts), which checks this before any key is derived. */
+export const FUNCTION_BODY = 'Pass `key` when `body` is a function: a function cannot be part of the derived resume key'
+
 function encodeBody(body: unknown): string | undefined {
   if (body === undefined || body === null) return undefined
   if (typeof body === 'string') return `s${body}`
-  if (typeof body === 'function') {
-    throw new ConfigError('Cannot derive a resume key from a function `body`: pass `key` as well')
-  }
+  if (typeof body === 'function') throw new ConfigError(FUNCTION_BODY)
   return `j${canonicalJson(body, 'body')}`
 }
 

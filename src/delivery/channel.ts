@@ -27,7 +27,7 @@ export class EventChannel {
   #chars = 0
   readonly #highWaterSize: number
 
-  constructor(highWaterMark: number, highWaterSize = Number.POSITIVE_INFINITY, onMarker: (marker: PositionMarker) => void = () => {}) {
+  constructor(highWaterMark: number, highWaterSize = Infinity, onMarker: (marker: PositionMarker) => void = () => {}) {
     this.#highWaterMark = highWaterMark
     this.#highWaterSize = highWaterSize
     this.#onMarker = onMarker

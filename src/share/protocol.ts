@@ -30,7 +30,7 @@ export const channelName = (key: string): string => `rsse:${PROTOCOL}:${key}`
  */
 export type Ordinal = readonly [sequence: number, k: number]
 
-export const NOTHING: Ordinal = [Number.NEGATIVE_INFINITY, 0]
+export const NOTHING: Ordinal = [-Infinity, 0]
 
 /** a > b */
 export const isAfter = (a: Ordinal, b: Ordinal): boolean => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])

@@ -1,10 +1,10 @@
 import type { Position } from '../checkpoint/contract.js'
-import type { Checkpoint } from '../checkpoint/contract.js'
+import { type Checkpoint, positionOf } from '../checkpoint/contract.js'
 import { DEFAULTS } from '../config.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
 import { ResumableSSEError } from '../errors.js'
-import type { Input, MachineState } from '../supervisor/machine.js'
+import { initialState, type Input, type MachineState } from '../supervisor/machine.js'
 // The driver kept its old local name here until share/ is next edited (one-line change while branch `size` works there).
 import { Driver as Supervisor, type DriverOptions as SupervisorOptions } from '../supervisor/driver.js'
 import type { Role, Status, StatusChange, StatusReason } from '../types.js'
@@ -285,8 +285,7 @@ export class SharedSource implements Source {
   }
 
   #checkpoint(): Checkpoint | undefined {
-    const p = this.#position
-    return p && (p.meta ? { sequence: p.sequence, cursor: p.cursor, meta: p.meta } : { sequence: p.sequence, cursor: p.cursor })
+    return this.#position && positionOf(this.#position)
   }
 
   /** We won the lock: run the connection, relay it, and ask the followers where they are. */
@@ -378,7 +377,7 @@ export class SharedSource implements Source {
     const change: StatusChange = { status: 'closed', previous: this.#status, attempt: 0, reconnects: this.#reconnects, reason, ...(error && { error }) }
     this.#status = 'closed'
     this.#options.onStatus(change)
-    this.#options.onClosed({ ...change, authRefreshed: false, retryBase: undefined, offline: false, hidden: false, connectedBefore: false, restarting: false } as MachineState)
+    this.#options.onClosed({ ...initialState(), ...change } as MachineState)
   }
 
   #stop(): void {

@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../checkpoint/contract.js'
+import { type Checkpoint, positionOf } from '../checkpoint/contract.js'
 import type { Dialect, DialectSink } from '../dialects/dialect.js'
 import { DeliveredEvent, PositionMarker, ResetMarker } from '../delivery/event.js'
 import type { EventChannel } from '../delivery/channel.js'
@@ -106,7 +106,7 @@ export class Driver {
         this.#connect(this.#newEffect())
         return
       case 'wait':
-        if (command.ms !== Number.POSITIVE_INFINITY) this.#wait(command.ms, this.#newEffect())
+        if (command.ms !== Infinity) this.#wait(command.ms, this.#newEffect())
         return
       case 'refresh-auth':
         this.#refresh(command.status, this.#newEffect())
@@ -168,13 +168,10 @@ export class Driver {
     try {
       const request = await buildRequest(options.request, options.dialect, position, options.machine.mode, effect.signal, this.#state.attempt)
       end = await runAttempt(request, effect, {
-        runtime,
+        ...options, // runtime, maxEventSize, heartbeatTimeout, redirect
         session: options.dialect.open(position, options.machine.mode, options.machine.onCursorExpired),
         sink: this.#sink(effect),
-        maxEventSize: options.maxEventSize,
-        heartbeatTimeout: options.heartbeatTimeout,
         mode: options.machine.mode,
-        redirect: options.redirect,
         report: (input) => this.#postFrom(effect, input),
         isFull: () => options.channel.isFull(),
         waitForRoom: () => options.channel.waitForRoom(),
@@ -192,8 +189,7 @@ export class Driver {
   /** The last received position as a checkpoint, for the next request. */
   #positionCheckpoint(): Checkpoint | undefined {
     const last = this.#sequencer.last ?? this.#restartFrom
-    if (last === undefined) return undefined
-    return last.meta ? { sequence: last.sequence, cursor: last.cursor, meta: last.meta } : { sequence: last.sequence, cursor: last.cursor }
+    return last && positionOf(last)
   }
 
   #sink(effect: AbortController): Pick<DialectSink, 'deliver' | 'deliverUnpositioned' | 'position'> {

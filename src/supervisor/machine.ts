@@ -261,7 +261,7 @@ function backoff(state: MachineState, delay: number, reason: StatusReason, cause
 
 /** Parked until an input (online / visible) moves us on. */
 function pause(state: MachineState, reason: 'offline' | 'hidden'): Transition {
-  return { state: { ...state, status: 'backoff', reason, delay: undefined }, command: { type: 'wait', ms: Number.POSITIVE_INFINITY } }
+  return { state: { ...state, status: 'backoff', reason, delay: undefined }, command: { type: 'wait', ms: Infinity } }
 }
 
 /**

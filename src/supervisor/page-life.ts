@@ -71,42 +71,35 @@ export function isHidden(): boolean {
  */
 export function watchPageLife(handlers: PageLifeHandlers): () => void {
   const detach: Array<() => void> = []
-  const listen = (target: Listenable, type: string, listener: () => void): void => {
+  const listen = (target: Listenable, type: string, listener: (() => void) | undefined): void => {
+    if (!listener) return
     target.addEventListener(type, listener)
     detach.push(() => target.removeEventListener(type, listener))
   }
 
   const scope = globalThis as unknown
-  if ((handlers.online || handlers.offline) && hasConnectivity() && isListenable(scope)) {
-    if (handlers.online) {
-      const online = handlers.online
-      listen(scope, 'online', () => online())
-    }
-    if (handlers.offline) {
-      const offline = handlers.offline
-      listen(scope, 'offline', () => offline())
-    }
+  if (hasConnectivity() && isListenable(scope)) {
+    // Own functions, not the handlers themselves: two watchers given the same handler stay independent.
+    listen(scope, 'online', handlers.online && (() => handlers.online?.()))
+    listen(scope, 'offline', handlers.offline && (() => handlers.offline?.()))
   }
 
   const doc = documentLike()
-  if ((handlers.visible || handlers.hidden) && doc) {
+  if (doc) {
     // `visibilitychange` carries no payload: read the state when it fires. Browsers may fire it
     // without a real change (e.g. prerender activation), so only report actual transitions.
     let last = doc.visibilityState
-    listen(doc, 'visibilitychange', () => {
+    listen(doc, 'visibilitychange', (handlers.visible || handlers.hidden) && (() => {
       const state = doc.visibilityState
       if (state === last) return
       last = state
       if (state === 'hidden') handlers.hidden?.()
       else if (state === 'visible') handlers.visible?.()
-    })
+    }))
   }
 
-  let done = false
+  // Emptied as it runs: a second call finds nothing to detach.
   return () => {
-    if (done) return
-    done = true
-    for (const off of detach) off()
-    detach.length = 0
+    for (const off of detach.splice(0)) off()
   }
 }

@@ -1,8 +1,8 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser'
 import type { DialectSession, DialectSink } from '../dialects/dialect.js'
 import { EventTooLargeError, HttpError, ProtocolError, redact, ResumableSSEError } from '../errors.js'
-import { parseRetryAfter } from '../supervisor/backoff.js'
 import type { Input } from '../supervisor/machine.js'
+import { loadRetryAfter } from './load.js'
 import { PendingEvent } from './pending-event.js'
 import type { BuiltRequest } from './request.js'
 import type { Environment, Runtime } from '../types.js'
@@ -59,16 +59,16 @@ async function attempt(built: BuiltRequest, controller: AbortController, livenes
     // cursor); otherwise the state machine classifies it.
     const own = options.session.rejected?.(error)
     if (own !== undefined) return { type: 'failed', error: own }
-    return { type: 'http', error, retryAfter: parseRetryAfter(response.headers.get('retry-after'), options.runtime.now()) }
+    return { type: 'http', error, retryAfter: await retryAfter(response.headers.get('retry-after'), options.runtime) }
   }
   const contentType = response.headers.get('content-type') ?? ''
   if (!/^text\/event-stream\b/i.test(contentType.trim())) {
-    void response.body?.cancel().catch(() => {})
+    discard(response)
     return { type: 'failed', error: new ProtocolError(`Expected content type text/event-stream, got ${contentType ? `"${contentType}"` : 'none'}`) }
   }
   const refused = options.session.accepted?.(response.headers)
   if (refused) {
-    void response.body?.cancel().catch(() => {})
+    discard(response)
     return { type: 'failed', error: refused }
   }
   options.report({ type: 'opened', at: options.runtime.now() })
@@ -99,12 +99,12 @@ async function follow(built: BuiltRequest, controller: AbortController, liveness
       response = await untilAborted(pending, signal)
     } catch (error) {
       // A response that still arrives after we gave up on it is cancelled, releasing its connection.
-      if (signal.aborted) pending.then((late) => late.body?.cancel().catch(() => {}), () => {})
+      if (signal.aborted) pending.then(discard, () => {})
       return interrupted(controller, liveness, options.runtime, error)
     }
     const location = response.headers.get('location')
     const redirected = response.type === 'opaqueredirect' || (mode === 'manual' && response.status > 300 && response.status < 309 && location !== null)
-    if (signal.aborted || (redirected && hops < 20)) void response.body?.cancel().catch(() => {})
+    if (signal.aborted || (redirected && hops < 20)) discard(response)
     if (signal.aborted) return interrupted(controller, liveness, options.runtime)
     if (redirected && hops < 20) {
       if (response.type === 'opaqueredirect') {
@@ -122,7 +122,7 @@ async function follow(built: BuiltRequest, controller: AbortController, liveness
       continue
     }
     if (options.redirect !== 'follow' && response.redirected && response.url !== '' && new URL(response.url).origin !== origin) {
-      void response.body?.cancel().catch(() => {})
+      discard(response)
       return { type: 'failed', error: refused(built.url, new URL(response.url)) }
     }
     return response
@@ -135,6 +135,18 @@ function refused(from: URL, to: URL | undefined): ProtocolError {
   )
 }
 
+/**
+ * `Retry-After` in ms (see supervisor/retry-after.ts): delta-seconds, what servers send, is read here;
+ * an HTTP date loads its parser first. A parser that fails to load leaves the hint out (undefined), as
+ * an unparseable value does: the backoff applies.
+ */
+async function retryAfter(value: string | null, runtime: Runtime): Promise<number | undefined> {
+  const text = value?.trim()
+  if (!text) return undefined
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  return loadRetryAfter().then((m) => m.parseRetryAfter(text, runtime.now()), () => undefined)
+}
+
 /** What the end of a body means when no frame said: the dialect decides, else the mode. */
 function endOfBody({ session, mode, runtime }: AttemptOptions): AttemptEnd {
   const ending = session.ended?.() ?? (mode === 'replay' ? 'up-to-date' : 'reconnect')
@@ -142,22 +154,16 @@ function endOfBody({ session, mode, runtime }: AttemptOptions): AttemptEnd {
   return ending === 'reconnect' ? { type: 'ended', reason: 'eof', at: runtime.now() } : { type: 'finished', reason: ending }
 }
 
+/** Cancels a body we will not read, releasing its connection. */
+const discard = (response: Response | undefined): void => void response?.body?.cancel().catch(() => {})
+
 /** Settles like `promise`, or rejects once `signal` aborts, whichever comes first. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason)
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
 }
 
@@ -254,7 +260,7 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
       if (outcome) return outcome
       if (options.isFull()) {
         // Waiting on our own consumer is not the server going quiet: no starvation clock meanwhile.
-        liveness.pause()
+        liveness.stop()
         await untilAborted(options.waitForRoom(), controller.signal).catch(() => {})
         liveness.resume()
       }
@@ -279,45 +285,42 @@ class Liveness {
   starved = false
   #lastByteAt: number
   #timer: unknown
+  readonly #runtime: Runtime
+  readonly #timeout: number | false
+  readonly #controller: AbortController
 
-  constructor(
-    private readonly runtime: Runtime,
-    private readonly timeout: number | false,
-    private readonly controller: AbortController,
-  ) {
+  constructor(runtime: Runtime, timeout: number | false, controller: AbortController) {
+    this.#runtime = runtime
+    this.#timeout = timeout
+    this.#controller = controller
     this.#lastByteAt = runtime.now()
     if (timeout !== false) this.#timer = runtime.setTimeout(this.#check, timeout)
   }
 
   touch(): void {
-    this.#lastByteAt = this.runtime.now()
+    this.#lastByteAt = this.#runtime.now()
   }
 
-  /** Stops the clock (while we, not the server, are the reason no bytes are read). */
-  pause(): void {
-    this.stop()
-  }
-
-  /** Restarts the clock from now. */
+  /** Restarts the clock from now, after `stop()` (while we, not the server, were the reason no bytes were read). */
   resume(): void {
     this.touch()
-    if (this.timeout !== false && this.#timer === undefined && !this.starved) this.#timer = this.runtime.setTimeout(this.#check, this.timeout)
+    if (this.#timeout !== false && this.#timer === undefined && !this.starved) this.#timer = this.#runtime.setTimeout(this.#check, this.#timeout)
   }
 
   stop(): void {
-    if (this.#timer !== undefined) this.runtime.clearTimeout(this.#timer)
+    if (this.#timer !== undefined) this.#runtime.clearTimeout(this.#timer)
     this.#timer = undefined
   }
 
   readonly #check = (): void => {
-    const timeout = this.timeout as number
-    const idle = this.runtime.now() - this.#lastByteAt
+    const timeout = this.#timeout as number
+    const idle = this.#runtime.now() - this.#lastByteAt
     if (idle >= timeout) {
       this.#timer = undefined
       this.starved = true
-      this.controller.abort()
+      this.#controller.abort()
     } else {
-      this.#timer = this.runtime.setTimeout(this.#check, timeout - idle)
+      this.#timer = this.#runtime.setTimeout(this.#check, timeout - idle)
     }
   }
 }

@@ -16,6 +16,7 @@ interface Size {
 }
 interface Measured {
   core: Size
+  lazy: Record<string, Size>
   stores: Record<string, Size>
   eventsource: Size
   cdn: Size
@@ -37,6 +38,7 @@ describe('bundle size', async () => {
   console.log(
     [
       `core (subscribe + MemoryStore): ${kB(measured.core.gzip)} min+gz, budget ${kB(file.budget.core)}`,
+      ...Object.entries(measured.lazy).map(([name, s]) => `  + ${name} (lazy chunk): +${kB(s.gzip)}`),
       ...Object.entries(measured.stores).map(([name, s]) => `  + ${name}: +${kB(s.gzip)}`),
       `  + eventsource (the EventSource class): +${kB(measured.eventsource.gzip)}`,
       `CDN build: ${kB(measured.cdn.gzip)} min+gz, budget ${kB(file.budget.cdn)}`,
@@ -55,6 +57,14 @@ describe('bundle size', async () => {
   it('resumable-sse/eventsource adds at most 1.5 kB min+gz over the core, and only when imported', () => {
     expect(measured.eventsource.gzip).toBeGreaterThan(0)
     expect(measured.eventsource.gzip).toBeLessThanOrEqual(1500)
+  })
+
+  it('each lazy chunk (shareAcrossTabs, the Retry-After date parser) stays out of the core until used', () => {
+    // A chunk that a static import pulled into the core would cost nothing extra here.
+    expect(Object.keys(measured.lazy).sort()).toEqual(['retry-after', 'share'])
+    for (const [name, size] of Object.entries(measured.lazy)) {
+      expect(size.gzip, `${name} adds nothing: is it bundled into the core?`).toBeGreaterThan(0)
+    }
   })
 
   it('each store subpath costs extra only when imported (tree-shaken out of the core)', () => {

@@ -135,7 +135,7 @@ describe('resumeKey', () => {
 
   it('asks for `key` when the body is a function', () => {
     expect(() => resumeKey({ url: 'http://h/', body: () => ({}) })).toThrow(
-      'Cannot derive a resume key from a function `body`: pass `key` as well',
+      'Pass `key` when `body` is a function: a function cannot be part of the derived resume key',
     )
   })
 
