@@ -7,21 +7,12 @@ import { DeliveredEvent, PositionMarker, ResetMarker } from '../../src/delivery/
 import { ResumableSSEError } from '../../src/errors.js'
 import { type Checkpoint, MemoryStore } from '../../src/index.js'
 import { type Input, initialState, type MachineConfig, step } from '../../src/supervisor/machine.js'
+import { machineConfig } from '../support/machine.js'
 
 // ---------------------------------------------------------------------------------------------------
 // The machine: an expired cursor is a restart under 'restart', once per bit of progress.
 
-const config: MachineConfig = {
-  baseDelay: 250,
-  factor: 2,
-  maxDelay: 30_000,
-  maxRetryAfter: 300_000,
-  maxRetries: Number.POSITIVE_INFINITY,
-  mode: 'live',
-  canRefreshAuth: false,
-  pauseWhenHidden: false,
-  healthyAfter: 1000,
-}
+const config: MachineConfig = machineConfig({ canRefreshAuth: false })
 const restart: MachineConfig = { ...config, onCursorExpired: 'restart' }
 const gone = new ResumableSSEError('cursor-expired', 'gone')
 

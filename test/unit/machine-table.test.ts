@@ -1,23 +1,14 @@
 import { expect, it } from 'vitest'
 import { HttpError, ResumableSSEError } from '../../src/errors.js'
 import { type Input, initialState, type MachineConfig, type MachineState, step } from '../../src/supervisor/machine.js'
+import { machineConfig } from '../support/machine.js'
 
 /**
  * The machine's decision table, generated: every (status, input) pair from representative states and
  * the (status, reason, command) it leads to, in one reviewed file. A change to any decision shows up
  * as a diff of machine-table.txt (regenerate with `npx vitest run -u test/unit/machine-table.test.ts`).
  */
-const config: MachineConfig = {
-  baseDelay: 250,
-  factor: 2,
-  maxDelay: 30_000,
-  maxRetryAfter: 300_000,
-  maxRetries: Number.POSITIVE_INFINITY,
-  mode: 'live',
-  canRefreshAuth: true,
-  pauseWhenHidden: true,
-  healthyAfter: 1000,
-}
+const config: MachineConfig = machineConfig({ pauseWhenHidden: true })
 const UNIT = 0.5
 const http = (status: number, retryAfter?: number): Input => ({ type: 'http', error: new HttpError(status, '', undefined), retryAfter })
 

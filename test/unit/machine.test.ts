@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { HttpError } from '../../src/errors.js'
 import { type Input, initialState, type MachineConfig, type MachineState, step } from '../../src/supervisor/machine.js'
+import { machineConfig } from '../support/machine.js'
 
-const config: MachineConfig = {
-  baseDelay: 250,
-  factor: 2,
-  maxDelay: 30_000,
-  maxRetryAfter: 300_000,
-  maxRetries: Number.POSITIVE_INFINITY,
-  mode: 'live',
-  canRefreshAuth: true,
-  pauseWhenHidden: false,
-  healthyAfter: 1000,
-}
+const config: MachineConfig = machineConfig()
 
 /** An input whose timestamp the test may leave out: `run` then supplies a clock 2 s per input. */
 type Loose<T> = T extends { at: number } ? Omit<T, 'at'> & { at?: number } : T

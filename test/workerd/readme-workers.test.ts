@@ -3,10 +3,10 @@
 // before the write (`ctx.waitUntil(...)`), and the next request resumes right after it.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { build } from 'esbuild'
 import { Log, LogLevel, Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { feedUrl, type SSEServer, startSSEServer } from '../server/sse-server.js'
+import { bundleWorker } from './bundle.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 let server: SSEServer
@@ -26,21 +26,8 @@ async function workerExamples(): Promise<string[]> {
 }
 
 /** Bundled as wrangler would, with `resumable-sse` resolving to the built dist/. */
-async function bundle(code: string): Promise<string> {
-  const result = await build({
-    stdin: { contents: code, loader: 'ts', resolveDir: ROOT },
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-    alias: { 'resumable-sse/kv': join(ROOT, 'dist/kv.js'), 'resumable-sse': join(ROOT, 'dist/index.js') },
-  })
-  return result.outputFiles[0]!.text
-}
+const bundle = (code: string): Promise<string> =>
+  bundleWorker({ code, resolveDir: ROOT, alias: { 'resumable-sse/kv': join(ROOT, 'dist/kv.js'), 'resumable-sse': join(ROOT, 'dist/index.js') } })
 
 /** Waits (bounded) until KV's checkpoints are exactly at `wanted` (one per key); returns the stored cursors. */
 async function kvCursors(mf: Miniflare, wanted: string[]): Promise<string[]> {
