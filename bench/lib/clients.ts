@@ -130,31 +130,43 @@ function delayed(inner: CheckpointStore, ms: number): CheckpointStore {
 // ---------------------------------------------------------------------------------------------------
 // Peers
 
+/** The shape both EventSource rows need: the `eventsource` package and our `resumable-sse/eventsource`. */
+interface EventSourceLike {
+  addEventListener(type: string, listener: (event: { data: string; message?: string }) => void): void
+  close(): void
+}
+
+/**
+ * Reads a feed with an EventSource-style class: one listener, closed after the last expected event (an
+ * EventSource reconnects on EOF by design). Shared so the two EventSource rows are read the same way.
+ */
+export function readWithEventSource(Source: new (url: string, init: { fetch: typeof fetch }) => EventSourceLike, target: Parameters<Client['consume']>[0], name: string): Promise<Tally> {
+  return new Promise<Tally>((resolve, reject) => {
+    const tally: Tally = { events: 0, dataChars: 0 }
+    const source = new Source(target.url, { fetch: target.fetch })
+    source.addEventListener(target.eventType ?? 'message', (event) => {
+      tally.events++
+      tally.dataChars += event.data.length
+      if (tally.events === target.expected) {
+        source.close()
+        resolve(tally)
+      }
+    })
+    source.addEventListener('error', (event) => {
+      if (tally.events < target.expected) {
+        source.close()
+        reject(new Error(`${name} error after ${tally.events} events: ${String(event.message ?? '')}`))
+      }
+    })
+  })
+}
+
 const eventsource: Client = {
   id: 'eventsource',
   label: 'eventsource v4',
   kind: 'peer',
   note: 'custom `fetch` option; closed after the last expected event (it reconnects on EOF by design)',
-  consume(target) {
-    return new Promise<Tally>((resolve, reject) => {
-      const tally: Tally = { events: 0, dataChars: 0 }
-      const source = new EventSource(target.url, { fetch: target.fetch })
-      source.addEventListener(target.eventType ?? 'message', (event) => {
-        tally.events++
-        tally.dataChars += event.data.length
-        if (tally.events === target.expected) {
-          source.close()
-          resolve(tally)
-        }
-      })
-      source.addEventListener('error', (event) => {
-        if (tally.events < target.expected) {
-          source.close()
-          reject(new Error(`eventsource error after ${tally.events} events: ${String(event.message ?? '')}`))
-        }
-      })
-    })
-  },
+  consume: (target) => readWithEventSource(EventSource, target, 'eventsource'),
 }
 
 /**

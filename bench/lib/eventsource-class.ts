@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { EventSource as EventSourceClass } from '../../src/eventsource/index.js'
-import type { Client, Tally } from './clients.js'
+import { type Client, readWithEventSource } from './clients.js'
 
 const built = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/eventsource.js')
 let loaded: Promise<typeof EventSourceClass> | undefined
@@ -19,23 +19,6 @@ export const eventSourceClass: Client = {
     if (!existsSync(built)) throw new Error('not yet available in dist/ (dist/eventsource.js)')
     loaded ??= import(pathToFileURL(built).href).then((m: { EventSource: typeof EventSourceClass }) => m.EventSource)
     const EventSource = await loaded
-    return new Promise<Tally>((resolve, reject) => {
-      const tally: Tally = { events: 0, dataChars: 0 }
-      const source = new EventSource(target.url, { fetch: target.fetch })
-      source.addEventListener(target.eventType ?? 'message', (event) => {
-        tally.events++
-        tally.dataChars += event.data.length
-        if (tally.events === target.expected) {
-          source.close()
-          resolve(tally)
-        }
-      })
-      source.addEventListener('error', () => {
-        if (tally.events < target.expected) {
-          source.close()
-          reject(new Error(`EventSource class error after ${tally.events} events`))
-        }
-      })
-    })
+    return readWithEventSource(EventSource as never, target, 'EventSource class')
   },
 }
