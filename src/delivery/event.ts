@@ -6,17 +6,35 @@ import type { SSEEvent } from '../types.js'
  * prototype instead of being allocated per event.
  */
 export class DeliveredEvent implements SSEEvent {
+  // Declared and assigned, not parameter properties: those compile to class fields (ES2022), which V8
+  // defines one by one before the constructor assigns them, and this runs once per event.
+  declare readonly type: string
+  declare readonly data: string
+  declare readonly id: string | undefined
+  declare readonly sequence: number
+  declare readonly cursor: string
+  /** Dialect extras the checkpoint needs to resume exactly here. */
+  declare readonly meta: Readonly<Record<string, string>> | undefined
+  /** False for events that carry no resume position (an SSE event without id): never committed. */
+  declare readonly positioned: boolean
+
   constructor(
-    readonly type: string,
-    readonly data: string,
-    readonly id: string | undefined,
-    readonly sequence: number,
-    readonly cursor: string,
-    /** Dialect extras the checkpoint needs to resume exactly here. */
-    readonly meta: Readonly<Record<string, string>> | undefined,
-    /** False for events that carry no resume position (an SSE event without id): never committed. */
-    readonly positioned: boolean,
-  ) {}
+    type: string,
+    data: string,
+    id: string | undefined,
+    sequence: number,
+    cursor: string,
+    meta: Readonly<Record<string, string>> | undefined,
+    positioned: boolean,
+  ) {
+    this.type = type
+    this.data = data
+    this.id = id
+    this.sequence = sequence
+    this.cursor = cursor
+    this.meta = meta
+    this.positioned = positioned
+  }
 
   /** Set (to true) on the first event after a restart; absent on every other event. */
   declare restarted?: boolean

@@ -70,8 +70,11 @@ export const MAX_CURSOR = 4096
 
 /** Whether `cursor` is within MAX_CURSOR UTF-8 bytes (the encoder runs only for very long cursors). */
 export function cursorFits(cursor: string): boolean {
-  return cursor.length * 3 <= MAX_CURSOR || (cursor.length <= MAX_CURSOR && new TextEncoder().encode(cursor).length <= MAX_CURSOR)
+  return cursor.length * 3 <= MAX_CURSOR || encodedFits(cursor)
 }
+
+/** Apart from `cursorFits`, which runs per event and must stay small enough for V8 to inline. */
+const encodedFits = (cursor: string): boolean => cursor.length <= MAX_CURSOR && new TextEncoder().encode(cursor).length <= MAX_CURSOR
 
 /**
  * Why `value` (a `from` option, what a store's `get` returned) cannot be resumed from, or `undefined`

@@ -206,7 +206,9 @@ export class Driver {
         this.#postFrom(effect, { type: 'failed', error: verdict })
         return
       }
-      if (event) firstAfterRestart(entry as DeliveredEvent)
+      // The rare cases are tested here so the calls are rarely made: this runs per event, and V8 only
+      // inlines it into the parser's callbacks while the chain stays small.
+      if (event && this.#restarted) firstAfterRestart(entry as DeliveredEvent)
       channel.push(entry)
       if (!positioned) {
         positioned = progressed = true
