@@ -239,6 +239,7 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     })()
     while (fastSeen.length < 40) await new Promise((r) => setTimeout(r, 10))
     expect(fastSeen.at(-1)! - slowSeen.at(-1)!).toBeGreaterThan(10)
+    const fastAtClose = fastSeen.at(-1)!
     await leader.close()
     dawdle = false
     while (slow.role !== 'leader') await new Promise((r) => setTimeout(r, 10))
@@ -247,8 +248,10 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     expect(fast.role).toBe('follower')
     expect(contiguous(fastSeen)).toBe(true)
     expect(contiguous(slowSeen)).toBe(true)
-    // The new leader's connection resumed where *it* was, behind the other follower.
-    expect(Number(server.log(sid)[1]!.headers['last-event-id'])).toBeLessThan(handedOffAt)
+    // The new leader's connection resumed from a position it had received itself: its consumer was
+    // behind the other follower's, and its buffer may or may not have caught up (a follower with room
+    // takes the leader's whole window at once), so the resume point is at most where the other was.
+    expect(Number(server.log(sid)[1]!.headers['last-event-id'])).toBeLessThanOrEqual(fastAtClose)
   })
 
   it("the leader's fatal error ends every follower with that error (after the events before it)", async () => {
