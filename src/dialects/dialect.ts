@@ -86,7 +86,12 @@ export function checkpointProblem(value: unknown): string | undefined {
   } catch (error) {
     return (error as Error).message
   }
-  return cursorFits((value as Checkpoint).cursor) ? undefined : `Expected \`cursor\` to be at most ${MAX_CURSOR} UTF-8 bytes`
+  const cursor = (value as Checkpoint).cursor
+  if (!cursorFits(cursor)) return `Expected \`cursor\` to be at most ${MAX_CURSOR} UTF-8 bytes`
+  // A cursor a server could have sent: no line break or NUL (an SSE id never has one; a header cannot
+  // carry it) and no lone surrogate (it would be sent as U+FFFD, another cursor than the one stored).
+  if (/[\r\n\0]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(cursor)) return 'Expected `cursor` to be text a server could send back (no line break, NUL or lone surrogate)'
+  return undefined
 }
 
 /** What a dialect session tells the supervisor about the frames it reads. */

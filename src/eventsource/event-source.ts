@@ -105,7 +105,9 @@ export class EventSource extends EventTarget {
     super()
     let parsed: URL
     try {
-      parsed = new URL(url, (globalThis as { location?: { href: string } }).location?.href)
+      // Relative to the document's base URL (it follows `<base href>`) as the native class resolves it.
+      const scope = globalThis as { document?: { baseURI?: string }; location?: { href?: string } }
+      parsed = new URL(url, scope.document?.baseURI ?? scope.location?.href)
     } catch {
       throw new DOMException(`Invalid URL: ${String(url)}`, 'SyntaxError')
     }
@@ -113,9 +115,16 @@ export class EventSource extends EventTarget {
     this.#onNotice = init.onNotice
     this.url = parsed.href
     this.withCredentials = !!withCredentials
+    const custom = options.fetch
     this.#sub = subscribe({
       ...options,
       url: parsed,
+      // Like the native class (and the `eventsource` package): redirects are followed, to another origin
+      // too, under the browser's CORS rules. `redirect: 'same-origin'` opts into subscribe's refusal.
+      redirect: options.redirect ?? 'follow',
+      // The `eventsource` package calls `fetch(url, init)` with plain-object headers, and wrappers written
+      // for it spread `init.headers`: call a custom fetch the same way.
+      ...(custom && { fetch: (input: RequestInfo | URL, init?: RequestInit) => (input instanceof Request ? asInit(input).then((plain) => custom(input.url, plain)) : custom(input, init)) }),
       // Browser-like: wait exactly the reconnection time (`retry:`, else 3 s like Chromium).
       backoff: { baseDelay: 3000, factor: 1, jitter: false, ...options.backoff },
       heartbeatTimeout: options.heartbeatTimeout ?? false,
@@ -134,6 +143,11 @@ export class EventSource extends EventTarget {
 
   get readyState(): number {
     return this.#state
+  }
+
+  /** With `shareAcrossTabs`: whether this tab holds the connection (`leader`), relays it, or has its own. */
+  get role(): Subscription['role'] {
+    return this.#sub.role
   }
 
   #announce({ status, previous, reason }: StatusChange): void {
@@ -187,4 +201,14 @@ export class EventSource extends EventTarget {
   set onerror(value: Listener<Event>) {
     this.#on('error', value)
   }
+}
+
+/** A Request as the `(url, init)` pair the `eventsource` package passes to a custom fetch. */
+async function asInit(request: Request): Promise<RequestInit> {
+  const init: RequestInit = { method: request.method, headers: Object.fromEntries(request.headers), signal: request.signal, redirect: request.redirect }
+  if (request.method !== 'GET' && request.method !== 'HEAD') init.body = await request.text()
+  // Only what differs from fetch's defaults, so a runtime without these fields (workerd) never sees them.
+  if (request.credentials && request.credentials !== 'same-origin') init.credentials = request.credentials
+  if (request.cache && request.cache !== 'default') init.cache = request.cache
+  return init
 }

@@ -199,6 +199,8 @@ async function readBody(body: ReadableStream<Uint8Array>, controller: AbortContr
   const parser: EventSourceParser = createParser({
     onId(id) {
       dispatched = true
+      // An id counts toward maxEventSize whether or not data comes with it (an id-only block too).
+      if (id.length > maxEventSize) outcome ??= { type: 'failed', error: new EventTooLargeError(maxEventSize) }
       if (blockId !== undefined) idOnly()
       blockId = id
     },
