@@ -97,6 +97,28 @@ function expectOk(result: Result): void {
   expect(result.ok).toBe(true)
 }
 
+// Regression (review): the class resolved a relative URL against `location`, ignoring `<base href>`.
+it('a relative URL resolves against the document base URL (<base href>), as the native class does', async () => {
+  // As a string: vitest would rewrite an `import()` inside a function it serialises for the page.
+  const urls = (await page.evaluate(`(async () => {
+    const base = document.createElement('base')
+    base.href = '/sub/dir/'
+    document.head.append(base)
+    try {
+      const { EventSource: Ours } = await import('/static/dist/eventsource.js')
+      const native = new EventSource('feed')
+      const ours = new Ours('feed')
+      native.close()
+      ours.close()
+      return [native.url, ours.url]
+    } finally {
+      base.remove()
+    }
+  })()`)) as [string, string]
+  expect(urls[0]).toMatch(/\/sub\/dir\/feed$/)
+  expect(urls[1]).toBe(urls[0])
+})
+
 describe('EventSource scenarios in Chromium', () => {
   it('the page carries every scenario, and importing the class leaves window.EventSource the native one', async () => {
     expect(await page.evaluate(() => window.esHarness.names())).toEqual(esScenarios.map((s) => s.name))
