@@ -9,7 +9,7 @@ import { initialState, type Input, type MachineState } from '../supervisor/machi
 import { Driver as Supervisor, type DriverOptions as SupervisorOptions } from '../supervisor/driver.js'
 import type { Role, Status, StatusChange, StatusReason } from '../types.js'
 import { channelName, isAfter, isOurs, type Body, NOTHING, type Ordinal, ordinalOf, PROTOCOL, toWire, type WireEvent, type WireStatus } from './protocol.js'
-import { RecentWindow } from './window.js'
+import { RecentWindow, sizeOf } from './window.js'
 
 /** What feeds a subscription's channel: a `Supervisor`, or a `SharedSource`. */
 export interface Source {
@@ -82,6 +82,8 @@ export class SharedSource implements Source {
   #hold = 0
   /** Leader: events its own consumer has not been given yet (the newest ones in the window). */
   #behind = 0
+  /** Leader: the characters of those events (bounded like the consumer's buffer, see `#leaderSink`). */
+  #behindChars = 0
 
   constructor(options: SupervisorOptions, key: string, onRole: (role: Role) => void) {
     this.#options = options
@@ -90,7 +92,7 @@ export class SharedSource implements Source {
     this.#id = options.runtime.random().toString(36).slice(2)
     this.#position = options.start
     this.#last = options.start ? [options.start.sequence, 0] : NOTHING
-    this.#window = new RecentWindow(this.#last, DEFAULTS.shareWindow)
+    this.#window = new RecentWindow(this.#last, DEFAULTS.shareWindow, options.highWaterSize)
   }
 
   get state(): { readonly reconnects: number } {
@@ -251,15 +253,24 @@ export class SharedSource implements Source {
   #leaderSink(): Sink {
     const channel = this.#options.channel
     const half = this.#window.capacity / 2
+    const halfChars = this.#window.maxChars / 2
     const number = this.#numbering()
     const waiters: Array<() => void> = []
+    // Reading pauses when the consumer is half a window behind, by count or by size (what the window
+    // must keep for it is then bounded by size too).
+    const behind = (): boolean => this.#behind >= half || this.#behindChars >= halfChars
     /** Hands the consumer its backlog: as much as its buffer takes, or (`all`) everything. */
     const give = (all: boolean): void => {
       const backlog = this.#window.newest(this.#behind)
       let given = 0
-      while (given < backlog.length && (all || !channel.isFull())) channel.push(toEntry(backlog[given++]!))
+      while (given < backlog.length && (all || !channel.isFull())) {
+        const wire = backlog[given++]!
+        this.#behindChars -= sizeOf(wire)
+        channel.push(toEntry(wire))
+      }
       this.#behind -= given
-      if (this.#behind < half) for (const wake of waiters.splice(0)) wake()
+      if (this.#behind === 0) this.#behindChars = 0
+      if (!behind()) for (const wake of waiters.splice(0)) wake()
     }
     const drain = (): void => {
       give(false)
@@ -271,16 +282,18 @@ export class SharedSource implements Source {
         const ordinal = ordinalOf(wire)
         if (!isAfter(ordinal, this.#last)) return
         this.#last = ordinal
-        this.#window.add(wire)
+        // The window never drops what the consumer has not had yet (the backlog, and maybe this one).
+        this.#window.add(wire, this.#behind + 1)
         this.#relay(wire)
         if (this.#behind === 0 && !channel.isFull()) return channel.push(entry)
+        this.#behindChars += sizeOf(wire)
         if (++this.#behind === 1) void channel.waitForRoom().then(drain)
         // A window's worth behind within one network chunk: give the consumer everything rather than
-        // let the window drop what it has not had (its buffer overshoots by that chunk).
-        if (this.#behind >= this.#window.capacity) give(true)
+        // let the window hold more than it may (its buffer overshoots by that chunk).
+        if (this.#behind >= this.#window.capacity || this.#behindChars >= this.#window.maxChars) give(true)
       },
-      isFull: () => this.#behind >= half,
-      waitForRoom: () => (this.#behind < half ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+      isFull: behind,
+      waitForRoom: () => (behind() ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve()),
     }
   }
 

@@ -19,6 +19,8 @@ export interface DriverOptions {
   /** Where to resume from on the first connection (the checkpoint or the `from` option). */
   start: Checkpoint | undefined
   maxEventSize: number
+  /** Characters buffered ahead of the consumer (also bounds shareAcrossTabs' window of recent events). */
+  highWaterSize?: number
   heartbeatTimeout: number | false
   strictGaps: boolean
   redirect: 'same-origin' | 'follow'

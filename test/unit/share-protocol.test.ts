@@ -50,4 +50,18 @@ describe('the protocol pieces', () => {
     for (let sequence = 15; sequence < 5000; sequence++) window.add(wire(sequence))
     expect(window.answer([4996, 0])).toEqual({ events: [wire(4997), wire(4998), wire(4999)], floor: null })
   })
+
+  // Regression (memory): the window was bounded by count only, so 1 024 events of 1 MiB held 1 GiB.
+  it('the recent window is bounded by size too, but never drops the newest `keep` events', () => {
+    const big = (sequence: number): WireEvent => ['message', 'x'.repeat(1000), String(sequence), sequence, 0, String(sequence), null]
+    const window = new RecentWindow([0, 0], 1024, 3500)
+    for (let sequence = 1; sequence <= 10; sequence++) window.add(big(sequence))
+    // 3 events of ~1 000 characters fit 3 500; the floor is the newest evicted.
+    expect(window.answer([0, 0])).toEqual({ events: [big(8), big(9), big(10)], floor: [7, 0] })
+    // What the leader's consumer has not had yet stays, whatever its size.
+    window.add(big(11), 5)
+    expect(window.answer(NOTHING).events.map((event) => event[3])).toEqual([8, 9, 10, 11])
+    window.add(big(12))
+    expect(window.answer(NOTHING).events.map((event) => event[3])).toEqual([10, 11, 12])
+  })
 })
