@@ -192,13 +192,19 @@ function near(typo: string, name: string): boolean {
   return [[1, 0], [0, 1], [1, 1], [2, 2]].some(([skipTypo = 0, skipName = 0]) => typo.slice(start + skipTypo) === name.slice(start + skipName))
 }
 
+/**
+ * What a relative URL is relative to where there is a page: the document's base URL (it follows
+ * `<base href>`), else the location (workers, Deno with --location).
+ */
+export function baseUrl(): string | undefined {
+  const scope = globalThis as { document?: { baseURI?: string }; location?: { href?: string } }
+  return scope.document?.baseURI ?? scope.location?.href
+}
+
 function parseUrl(value: string | URL): URL {
   let url: URL
   try {
-    // Relative URLs work where there is a page to be relative to: the document's base URL (it follows
-    // `<base href>`), else the location (workers, Deno with --location).
-    const scope = globalThis as { document?: { baseURI?: string }; location?: { href?: string } }
-    url = new URL(value, scope.document?.baseURI ?? scope.location?.href)
+    url = new URL(value, baseUrl())
   } catch {
     throw new ConfigError(`Expected \`url\` to be an absolute URL, got "${redact(String(value))}"`)
   }

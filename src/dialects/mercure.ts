@@ -1,7 +1,7 @@
 import { canonicalJson } from '../checkpoint/canonical-json.js'
 import type { Checkpoint } from '../checkpoint/contract.js'
 import { ConfigError, ResumableSSEError } from '../errors.js'
-import type { AttemptRequest, Dialect, DialectSession, DialectSink, Frame } from './dialect.js'
+import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame } from './dialect.js'
 
 export interface MercureOptions {
   /**
@@ -119,7 +119,8 @@ class MercureSession implements DialectSession {
   frame(frame: Frame, sink: DialectSink): void {
     const id = frame.id
     const type = frame.event || 'message'
-    if (!id) {
+    // An id too long to send back is delivered without a position (it would poison the store).
+    if (!id || !cursorFits(id)) {
       sink.deliverUnpositioned(type, frame.data)
       return
     }

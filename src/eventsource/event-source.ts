@@ -1,3 +1,4 @@
+import { baseUrl } from '../config.js'
 import { subscribe } from '../subscribe.js'
 import type { StoreError } from '../errors.js'
 import type { StatusChange, SubscribeOptions, Subscription } from '../types.js'
@@ -105,9 +106,8 @@ export class EventSource extends EventTarget {
     super()
     let parsed: URL
     try {
-      // Relative to the document's base URL (it follows `<base href>`) as the native class resolves it.
-      const scope = globalThis as { document?: { baseURI?: string }; location?: { href?: string } }
-      parsed = new URL(url, scope.document?.baseURI ?? scope.location?.href)
+      // As the native class resolves it: against the document's base URL (`<base href>`).
+      parsed = new URL(url, baseUrl())
     } catch {
       throw new DOMException(`Invalid URL: ${String(url)}`, 'SyntaxError')
     }

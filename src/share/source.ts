@@ -5,13 +5,12 @@ import type { EventChannel } from '../delivery/channel.js'
 import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
 import { ResumableSSEError } from '../errors.js'
 import { initialState, type Input, type MachineState } from '../supervisor/machine.js'
-// The driver kept its old local name here until share/ is next edited (one-line change while branch `size` works there).
-import { Driver as Supervisor, type DriverOptions as SupervisorOptions } from '../supervisor/driver.js'
+import { Driver, type DriverOptions } from '../supervisor/driver.js'
 import type { Role, Status, StatusChange, StatusReason } from '../types.js'
 import { channelName, isAfter, isOurs, type Body, NOTHING, type Ordinal, ordinalOf, PROTOCOL, toWire, type WireEvent, type WireStatus } from './protocol.js'
 import { RecentWindow, sizeOf } from './window.js'
 
-/** What feeds a subscription's channel: a `Supervisor`, or a `SharedSource`. */
+/** What feeds a subscription's channel: a `Driver`, or a `SharedSource`. */
 export interface Source {
   start(): void
   abort(): void
@@ -39,7 +38,7 @@ interface LocksLike {
  * One subscription shared by every tab of an origin and profile that uses the same resume key.
  *
  * Each tab asks for the Web Lock named after the key; the tab holding it is the leader and runs a real
- * `Supervisor` whose events go to its own consumer and, over the BroadcastChannel of the same name, to
+ * `Driver` whose events go to its own consumer and, over the BroadcastChannel of the same name, to
  * every other tab. The others wait in the lock's queue as followers and push what the leader relays into
  * their own channel, so their consumers (iteration, forEach, commits to the store) work exactly as with a
  * connection of their own. The browser releases a lock when its tab closes, reloads or crashes, so the
@@ -53,7 +52,7 @@ interface LocksLike {
  * sequence of its own: every tab's consumer commits them, and a new leader resumes from one.
  */
 export class SharedSource implements Source {
-  readonly #options: SupervisorOptions
+  readonly #options: DriverOptions
   readonly #name: string
   readonly #onRole: (role: Role) => void
   readonly #id: string
@@ -62,8 +61,8 @@ export class SharedSource implements Source {
   readonly #queue = new AbortController()
   #bc: BroadcastChannel | undefined
   #release: (() => void) | undefined
-  #leader: Supervisor | undefined
-  #catchUp: Supervisor | undefined
+  #leader: Driver | undefined
+  #catchUp: Driver | undefined
   /** The newest event or marker pushed into our channel. */
   #last: Ordinal
   /** The newest positioned one (or marker): where a connection of ours resumes. */
@@ -84,8 +83,10 @@ export class SharedSource implements Source {
   #behind = 0
   /** Leader: the characters of those events (bounded like the consumer's buffer, see `#leaderSink`). */
   #behindChars = 0
+  /** Leader: hands the consumer its whole backlog (set by `#leaderSink`). */
+  #giveAll: (() => void) | undefined
 
-  constructor(options: SupervisorOptions, key: string, onRole: (role: Role) => void) {
+  constructor(options: DriverOptions, key: string, onRole: (role: Role) => void) {
     this.#options = options
     this.#name = channelName(key)
     this.#onRole = onRole
@@ -120,7 +121,8 @@ export class SharedSource implements Source {
 
   post(input: Input): void {
     if (this.#leader) {
-      this.#ownFailure = true
+      // Our own store failed (subscribe posts nothing else): that ends our connection, not the stream.
+      if (input.type === 'failed') this.#ownFailure = true
       this.#leader.post(input)
     } else if (input.type === 'failed') this.#end('error', input.error)
   }
@@ -206,11 +208,12 @@ export class SharedSource implements Source {
    * Pushes one event or marker into our channel unless we have it already; every tab keeps it in its
    * window. Returns whether it was new.
    */
-  #accept(wire: WireEvent, entry: Entry = toEntry(wire)): boolean {
+  #accept(wire: WireEvent, given?: Entry): boolean {
     const ordinal = ordinalOf(wire)
     if (!isAfter(ordinal, this.#last)) return false
     this.#last = ordinal
     this.#window.add(wire)
+    const entry = given ?? toEntry(wire)
     if (positioned(entry)) this.#position = entry
     this.#options.channel.push(entry)
     return true
@@ -274,8 +277,10 @@ export class SharedSource implements Source {
     }
     const drain = (): void => {
       give(false)
-      if (this.#behind > 0) void channel.waitForRoom().then(drain)
+      // An ended channel has room forever and takes nothing: the backlog went to it at the end (#giveAll).
+      if (this.#behind > 0 && !channel.ended) void channel.waitForRoom().then(drain)
     }
+    this.#giveAll = () => give(true)
     return {
       push: (entry: Entry) => {
         const wire = number(entry)
@@ -318,7 +323,7 @@ export class SharedSource implements Source {
     }
     // A hand-off: every tab shows the new connection being opened (a first leader is connecting already).
     if (this.#status !== 'connecting') report({ status: 'connecting', previous: this.#status, attempt: 0, reconnects: this.#reconnects })
-    const leader = new Supervisor({
+    const leader = new Driver({
       ...options,
       start: this.#checkpoint(),
       channel: this.#leaderSink() as EventChannel,
@@ -331,6 +336,8 @@ export class SharedSource implements Source {
           const { status, attempt, reconnects, reason, error } = state
           this.#send({ t: 'st', s: wireStatus({ status, previous: this.#status, attempt, reconnects, ...(reason && { reason }), ...(error && { error }) }) })
           this.#hold = DEFAULTS.shareEndGrace
+          // The stream is over: our consumer gets what it is behind on before its channel ends.
+          this.#giveAll?.()
         }
         this.#stop()
         options.onClosed(state)
@@ -366,7 +373,7 @@ export class SharedSource implements Source {
       catchUp.abort()
       this.#join()
     }
-    const catchUp: Supervisor = new Supervisor({
+    const catchUp: Driver = new Driver({
       ...options,
       start: this.#checkpoint(),
       channel: this.#sink((wire) => {

@@ -42,7 +42,10 @@ export interface ContractTestApi {
  * @example
  * import { describe, it } from 'vitest'
  * import { checkpointStoreContract } from 'resumable-sse/testing'
- * checkpointStoreContract('RedisStore', async () => ({ store: new RedisStore(client) }), { describe, it })
+ * checkpointStoreContract('RedisStore', async () => ({
+ *   store: new RedisStore(client),
+ *   neighbour: { write: (name, value) => client.set(name, value), read: (name) => client.get(name) },
+ * }), { describe, it })
  *
  * Keys are unique per case and run, so a persistent backend need not be emptied between runs. The
  * `clear()` case checks the optional `clear` member when the store has it or is `persistent`; it removes everything

@@ -164,6 +164,22 @@ describe('mercure(): subscribing and resuming (draft-08)', () => {
   })
 })
 
+// Regression (review): an id longer than the cursor limit was committed, and the next run read the
+// store back as corrupt.
+it('an id too long to send back is delivered without a position, and the next run still resumes', async () => {
+  await start()
+  const store = new MemoryStore()
+  hub.publish({ topics: BOOKS, data: 'short', id: 'urn:a' })
+  hub.publish({ topics: BOOKS, data: 'long', id: `urn:${'x'.repeat(5000)}` })
+  const first = await consume({ url: hub.url, store, commitOnClose: true, dialect: mercure({ topics: BOOKS, earliest: true }) }, (_e, all) => all.length === 2)
+  expect(first.data).toEqual(['short', 'long'])
+  expect((await store.get(first.sub.key))?.cursor).toBe('urn:a')
+  hub.publish({ topics: BOOKS, data: 'next' })
+  const second = await consume({ url: hub.url, store, dialect: mercure({ topics: BOOKS }) }, (event) => event.data === 'next')
+  expect(second.error).toBeUndefined()
+  expect(second.data.at(-1)).toBe('next')
+})
+
 describe('mercure(): lost history', () => {
   /** Runs once to hold the first update, loses the hub's history, then resumes and takes `after`. */
   async function afterLoss(options: Partial<SubscribeOptions>) {

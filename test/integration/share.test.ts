@@ -179,6 +179,21 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     expect(server.log(sid)).toHaveLength(1)
   })
 
+  // Regression (review): when the stream ended with the leader's consumer behind, the backlog was lost
+  // and the drain loop spun on the ended channel (room forever, nothing taken) as a microtask loop.
+  it("a stream that ends while the leader's consumer is behind still gives it every event, then ends", async () => {
+    uninstall = installLocks()
+    const { url } = server.feed({ total: 200 })
+    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, mode: 'replay', shareAcrossTabs: true })
+    subs.push(leader)
+    const seen: number[] = []
+    for await (const event of leader) {
+      seen.push(event.sequence)
+      if (seen.length === 1) await new Promise((r) => setTimeout(r, 300)) // the whole stream arrives meanwhile
+    }
+    expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+  })
+
   it("a leader whose consumer dawdles does not hold the other tabs back, and misses nothing itself", async () => {
     uninstall = installLocks()
     const { sid, url } = server.feed({ total: 1_000_000, interval: 2, hold: true })
