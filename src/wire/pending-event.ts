@@ -11,52 +11,52 @@
 const LINE_COST = 32
 const SCAN_AFTER = 64 * 1024
 
-export class PendingEvent {
+export function pendingEvent(limit: number) {
   /** Characters fed since the parser last dispatched something (or a blank line was seen). */
-  #chars = 0
+  let chars = 0
   /** What short lines cost beyond their characters. */
-  #extra = 0
+  let extra = 0
   /** Length of the unterminated line at the end of the last chunk scanned. */
-  #tail = 0
+  let tail = 0
   /** The last chunk ended in CR: an LF starting the next one belongs to it. */
-  #cr = false
+  let cr = false
 
-  constructor(private readonly limit: number) {}
+  return {
+    /** The parser dispatched an event or a position: nothing is pending any more. */
+    dispatched(): void {
+      chars = extra = tail = 0
+    },
 
-  /** The parser dispatched an event or a position: nothing is pending any more. */
-  dispatched(): void {
-    this.#chars = this.#extra = this.#tail = 0
-  }
-
-  /** Counts a chunk the parser did not dispatch in; true when the pending event is over the limit. */
-  fed(text: string): boolean {
-    if (this.#chars + text.length <= SCAN_AFTER) {
-      this.#chars += text.length
-      return false
-    }
-    let start = -this.#tail
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i)
-      if (code !== 10 && code !== 13) continue
-      if (code === 10 && i === 0 && this.#cr) {
-        start = 1
-        continue
+    /** Counts a chunk the parser did not dispatch in; true when the pending event is over the limit. */
+    fed(text: string): boolean {
+      if (chars + text.length <= SCAN_AFTER) {
+        chars += text.length
+        return false
       }
-      const length = i - start
-      if (code === 13 && text.charCodeAt(i + 1) === 10) i++
-      if (length === 0) {
-        // A blank line ends the block: whatever it held was dispatched or dropped.
-        this.#chars = this.#extra = 0
+      let start = -tail
+      for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i)
+        if (code !== 10 && code !== 13) continue
+        if (code === 10 && i === 0 && cr) {
+          start = 1
+          continue
+        }
+        const length = i - start
+        if (code === 13 && text.charCodeAt(i + 1) === 10) i++
+        if (length === 0) {
+          // A blank line ends the block: whatever it held was dispatched or dropped.
+          extra = 0
+          start = i + 1
+          chars = -start
+          continue
+        }
+        if (length < LINE_COST) extra += LINE_COST - length
         start = i + 1
-        this.#chars -= start
-        continue
       }
-      if (length < LINE_COST) this.#extra += LINE_COST - length
-      start = i + 1
-    }
-    this.#cr = text.charCodeAt(text.length - 1) === 13
-    this.#tail = text.length - start
-    this.#chars += text.length
-    return this.#chars + this.#extra > this.limit
+      cr = text.charCodeAt(text.length - 1) === 13
+      tail = text.length - start
+      chars += text.length
+      return chars + extra > limit
+    },
   }
 }
