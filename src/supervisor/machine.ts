@@ -136,45 +136,36 @@ const NONE: Command = { type: 'none' }
 const CONNECT: Command = { type: 'connect' }
 const STOP: Command = { type: 'stop' }
 
+/** Only remembered: nothing else changes. */
+const stay = (state: MachineState): Transition => ({ state, command: NONE })
+
 export function step(state: MachineState, input: Input, config: MachineConfig, unit: number): Transition {
-  if (state.status === 'closed') return { state, command: NONE }
+  if (state.status === 'closed') return stay(state)
 
   switch (input.type) {
     case 'start':
-      if (state.hidden && config.pauseWhenHidden) return pause(state, 'hidden')
-      return connect(state)
+      return state.hidden && config.pauseWhenHidden ? pause(state, 'hidden') : connect(state)
 
     case 'opened':
-      return {
-        state: {
-          ...state,
-          status: 'open',
-          reconnects: state.connectedBefore ? state.reconnects + 1 : state.reconnects,
-          connectedBefore: true,
-          openedAt: input.at,
-          progressed: false,
-          reason: undefined,
-          delay: undefined,
-          cause: undefined,
-        },
-        command: NONE,
-      }
+      return to({ ...state, connectedBefore: true, openedAt: input.at, progressed: false, cause: undefined }, 'open', undefined, NONE, {
+        reconnects: state.reconnects + Number(state.connectedBefore),
+      })
 
     case 'progress':
       // A new position after a 401 proves the refreshed credentials work: a later 401 is a new expiry
       // and gets its own refresh (a server alternating 401 with such connections is still paced by
       // the backoff, as those connections end unhealthy).
-      return { state: { ...state, progressed: true, restarting: false, ...(input.positioned && { authRefreshed: false }) }, command: NONE }
+      return stay({ ...state, progressed: true, restarting: false, ...(input.positioned && { authRefreshed: false }) })
 
     case 'retry-hint':
-      return { state: { ...state, retryBase: input.ms }, command: NONE }
+      return stay({ ...state, retryBase: input.ms })
 
     case 'ended':
       return retry(settle(state, input.at, config)[0], config, unit, input.reason, undefined, input.error)
 
     case 'server-closing': {
       if (typeof input.reconnect === 'string') return close(state, input.reconnect)
-      const [next, , lasted] = settle(state, input.at, config)
+      const [next, lasted] = settle(state, input.at, config)
       // The server chose when we come back: routine, not a failure, after a connection that lasted (a
       // quiet Durable Streams feed is closed every minute with nothing new). A close right after
       // opening is a failure like any other, with the server's delay as a hint, so close frames cannot
@@ -198,11 +189,10 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
     case 'expired':
       // A restart that expires again before delivering anything would only loop: give up with the error.
       if (config.onCursorExpired !== 'restart' || state.restarting) return close(state, 'error', input.error)
-      return { state: { ...connect(state).state, restarting: true }, command: { type: 'restart', error: input.error } }
+      return connect({ ...state, restarting: true }, { type: 'restart', error: input.error })
 
     case 'waited':
-      if (state.status !== 'backoff') return { state, command: NONE }
-      return connect(state)
+      return state.status === 'backoff' ? connect(state) : stay(state)
 
     case 'abort':
       return close(state, 'aborted')
@@ -210,58 +200,61 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
     case 'offline':
       // Only remembered: an open connection may well survive a blip, and if it does not, the failure
       // path below parks us until `online` instead of burning retries against a dead network.
-      return { state: { ...state, offline: true }, command: NONE }
+      return stay({ ...state, offline: true })
 
     case 'online': {
       const next = { ...state, offline: false }
-      if (state.status === 'backoff' && state.reason !== 'hidden') return connect(next)
-      return { state: next, command: NONE }
+      return state.status === 'backoff' && state.reason !== 'hidden' ? connect(next) : stay(next)
     }
 
     case 'hidden': {
       const next = { ...state, hidden: true }
-      if (!config.pauseWhenHidden || state.status === 'refreshing-auth') return { state: next, command: NONE }
-      return pause(next, 'hidden')
+      return !config.pauseWhenHidden || state.status === 'refreshing-auth' ? stay(next) : pause(next, 'hidden')
     }
 
     case 'visible': {
       const next = { ...state, hidden: false }
-      if (config.pauseWhenHidden && state.status === 'backoff' && state.reason === 'hidden') return connect(next)
-      return { state: next, command: NONE }
+      return config.pauseWhenHidden && state.status === 'backoff' && state.reason === 'hidden' ? connect(next) : stay(next)
     }
   }
 }
 
-function connect(state: MachineState): Transition {
-  return { state: { ...state, status: 'connecting', reason: undefined, delay: undefined, cause: undefined }, command: CONNECT }
+/**
+ * Into `status` for `reason`, performing `command`. A status change ends the previous one's delay
+ * unless `patch` sets a new one.
+ */
+function to(state: MachineState, status: Status, reason: StatusReason | undefined, command: Command, patch?: Partial<MachineState>): Transition {
+  return { state: { ...state, status, reason, delay: undefined, ...patch }, command }
+}
+
+function connect(state: MachineState, command = CONNECT): Transition {
+  return to(state, 'connecting', undefined, command, { cause: undefined })
 }
 
 /**
- * At the end of a connection: whether it `lasted` (open at least `healthyAfter`), and whether it was
- * healthy. A healthy one (something new, open at least `healthyAfter`) ends the
- * failure streak, so the next failure starts from the smallest window and a 401 gets a fresh refresh.
- * One that ended right after opening or only repeated what we had does not: a server that accepts,
- * sends one event and closes cannot reset the backoff on every connection.
+ * At the end of a connection: whether it `lasted` (open at least `healthyAfter`), and the state after
+ * it. A healthy one (something new, open at least `healthyAfter`) ends the failure streak, so the next
+ * failure starts from the smallest window and a 401 gets a fresh refresh. One that ended right after
+ * opening or only repeated what we had does not: a server that accepts, sends one event and closes
+ * cannot reset the backoff on every connection.
  */
-function settle(state: MachineState, at: number, config: MachineConfig): [MachineState, boolean, boolean] {
+function settle(state: MachineState, at: number, config: MachineConfig): [MachineState, boolean] {
   const lasted = state.openedAt !== undefined && at - state.openedAt >= config.healthyAfter
-  const healthy = lasted && state.progressed === true
   const next: MachineState = { ...state, openedAt: undefined, progressed: false }
-  return [healthy ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, healthy, lasted]
+  return [lasted && state.progressed ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, lasted]
 }
 
 function close(state: MachineState, reason: StatusReason, error?: ResumableSSEError): Transition {
-  const next: MachineState = { ...state, status: 'closed', reason, delay: undefined }
-  return { state: error ? { ...next, error } : next, command: STOP }
+  return to(state, 'closed', reason, STOP, error && { error })
 }
 
 function backoff(state: MachineState, delay: number, reason: StatusReason, cause?: unknown): Transition {
-  return { state: { ...state, status: 'backoff', reason, delay, cause }, command: { type: 'wait', ms: delay } }
+  return to(state, 'backoff', reason, { type: 'wait', ms: delay }, { delay, cause })
 }
 
 /** Parked until an input (online / visible) moves us on. */
 function pause(state: MachineState, reason: 'offline' | 'hidden'): Transition {
-  return { state: { ...state, status: 'backoff', reason, delay: undefined }, command: { type: 'wait', ms: Infinity } }
+  return to(state, 'backoff', reason, { type: 'wait', ms: Infinity })
 }
 
 /**
@@ -280,40 +273,32 @@ function retry(
   cause?: unknown,
 ): Transition {
   // After the server's own immediate reconnect brought nothing, that reconnect counts as a failure too.
-  const n = state.rushed ? state.attempt + 1 : state.attempt
+  const n = state.attempt + Number(state.rushed === true)
   if (n >= config.maxRetries) {
-    const error = new BaseError('retries-exhausted', `Gave up after ${n + 1} failed attempt(s) in a row (last: ${reason})`, { cause })
-    return close(state, 'error', error)
+    return close(state, 'error', new BaseError('retries-exhausted', `Gave up after ${n + 1} failed attempt(s) in a row (last: ${reason})`, { cause }))
   }
   const failed: MachineState = { ...state, attempt: n + 1, rushed: false }
   if (state.offline) return pause(failed, 'offline')
   if (state.hidden && config.pauseWhenHidden) return pause(failed, 'hidden')
-  let delay = hint !== undefined ? Math.min(Math.max(0, hint), config.maxRetryAfter) : fullJitter(n, policyFor(state, n, config), unit)
-  if (n > 0) delay = Math.max(delay, fullJitter(n, policyFor(state, n, config), unit))
+  // The server's `retry:` is the first window; later failures in a row grow from the larger of it and
+  // our own base, so a `retry: 0` (common: "come back at once after I close") cannot turn a failing
+  // server into a reconnect loop with no delay at all.
+  const { retryBase } = state
+  const policy = retryBase === undefined ? config : { ...config, baseDelay: n ? Math.max(retryBase, config.baseDelay) : retryBase }
+  const jittered = fullJitter(n, policy, unit)
+  let delay = hint !== undefined ? Math.min(Math.max(0, hint), config.maxRetryAfter) : jittered
+  if (n > 0) delay = Math.max(delay, jittered)
   return backoff(failed, delay, reason, cause)
-}
-
-/**
- * The server's `retry:` is the first window; later failures in a row grow from the larger of it and
- * our own base, so a `retry: 0` (common: "come back at once after I close") cannot turn a failing
- * server into a reconnect loop with no delay at all.
- */
-function policyFor(state: MachineState, attempt: number, config: MachineConfig): BackoffPolicy {
-  if (state.retryBase === undefined) return config
-  if (attempt === 0) return { ...config, baseDelay: state.retryBase }
-  return { ...config, baseDelay: Math.max(state.retryBase, config.baseDelay) }
 }
 
 function onHttp(state: MachineState, error: HttpError, retryAfter: number | undefined, config: MachineConfig, unit: number): Transition {
   const status = error.status
   if (status === 401) {
     if (!config.canRefreshAuth || state.authRefreshed) {
-      const message = config.canRefreshAuth
-        ? 'Server answered 401 again after the auth refresh'
-        : 'Server answered 401 and no refreshAuth option was given'
+      const message = `Server answered 401 ${config.canRefreshAuth ? 'again after the auth refresh' : 'and no refreshAuth option was given'}`
       return close(state, 'error', new HttpError(401, error.body, error.requestId, 'auth', message))
     }
-    return { state: { ...state, status: 'refreshing-auth', reason: 'http', delay: undefined }, command: { type: 'refresh-auth', status } }
+    return to(state, 'refreshing-auth', 'http', { type: 'refresh-auth', status })
   }
   if (status === 429 || status === 503) return retry(state, config, unit, 'http', retryAfter, error)
   if (status >= 500 && status <= 599) return retry(state, config, unit, 'http', undefined, error)
