@@ -8,7 +8,7 @@ import type { Environment, Notice, StatusChange } from '../types.js'
 import { runAttempt, type AttemptEnd } from '../wire/attempt.js'
 import { buildRequest, type RequestSpec } from '../wire/request.js'
 import { type Command, initialState, type Input, type MachineConfig, type MachineState, step } from './machine.js'
-import { isHidden, isOffline, watchPageLife } from './page-life.js'
+import { isHidden, isOffline, type PageChange, watchPageLife } from './page-life.js'
 
 export interface DriverOptions {
   runtime: Environment
@@ -58,16 +58,12 @@ export class Driver {
   }
 
   start(): void {
-    this.#stopPageLife = watchPageLife({
-      offline: () => this.post({ type: 'offline' }),
-      online: () => this.post({ type: 'online' }),
-      hidden: () => this.post({ type: 'hidden' }),
-      visible: () => this.post({ type: 'visible' }),
-    })
+    const post = (type: PageChange | 'start') => this.post({ type })
+    this.#stopPageLife = watchPageLife(post)
     // The page may already be offline or hidden when we start; the machine must know before `start`.
-    if (isOffline()) this.post({ type: 'offline' })
-    if (isHidden()) this.post({ type: 'hidden' })
-    this.post({ type: 'start' })
+    if (isOffline()) post('offline')
+    if (isHidden()) post('hidden')
+    post('start')
   }
 
   post(input: Input): void {
@@ -78,45 +74,35 @@ export class Driver {
     // Act first, then tell: user code runs in the status report, and whatever it does (throw, close)
     // must find the command already under way rather than a state with nothing behind it.
     this.#perform(command)
-    if (state.status !== previous.status || state.delay !== previous.delay) this.#reportStatus(previous, state)
-  }
-
-  #reportStatus(previous: MachineState, state: MachineState): void {
-    const change: StatusChange = {
-      status: state.status,
-      previous: previous.status,
-      attempt: state.attempt,
-      reconnects: state.reconnects,
-      ...(state.delay !== undefined && { delay: state.delay }),
-      ...(state.reason !== undefined && { reason: state.reason }),
-      ...(state.error !== undefined && { error: state.error }),
-      ...(state.cause !== undefined && { cause: state.cause }),
+    if (state.status !== previous.status || state.delay !== previous.delay) {
+      const { status, attempt, reconnects, delay, reason, error, cause } = state
+      const change: Record<string, unknown> = { status, previous: previous.status, attempt, reconnects, delay, reason, error, cause }
+      // Only the fields that apply: a status listener sees no `delay: undefined`.
+      for (const key in change) if (change[key] === undefined) delete change[key]
+      this.#options.onStatus(change as unknown as StatusChange)
     }
-    this.#options.onStatus(change)
   }
 
   #perform(command: Command): void {
     if (command.type === 'none') return
     this.#effect?.abort()
-    this.#effect = undefined
+    // Every command gets its own controller, even one with nothing to abort (stop, an endless wait):
+    // whatever the previous one started can no longer post.
+    const effect = (this.#effect = new AbortController())
     switch (command.type) {
       case 'restart':
         this.#restart(command.error)
-        this.#connect(this.#newEffect())
-        return
+        return void this.#connect(effect)
       case 'connect':
-        this.#connect(this.#newEffect())
-        return
+        return void this.#connect(effect)
       case 'wait':
-        if (command.ms !== Infinity) this.#wait(command.ms, this.#newEffect())
+        if (command.ms !== Infinity) this.#wait(command.ms, effect)
         return
       case 'refresh-auth':
-        this.#refresh(command.status, this.#newEffect())
-        return
+        return void this.#refresh(command.status, effect)
       case 'stop':
         this.#stopPageLife?.()
         this.#options.onClosed(this.#state)
-        return
     }
   }
 
@@ -131,12 +117,6 @@ export class Driver {
     this.#sequencer.last = undefined
     this.#restarted = true
     channel.push(new ResetMarker(error))
-  }
-
-  #newEffect(): AbortController {
-    const controller = new AbortController()
-    this.#effect = controller
-    return controller
   }
 
   /**
@@ -170,13 +150,11 @@ export class Driver {
     try {
       const request = await buildRequest(options.request, options.dialect, position, options.machine.mode, effect.signal, this.#state.attempt)
       end = await runAttempt(request, effect, {
-        ...options, // runtime, maxEventSize, heartbeatTimeout, redirect
+        ...options, // runtime, maxEventSize, heartbeatTimeout, redirect, channel
         session: options.dialect.open(position, options.machine.mode, options.machine.onCursorExpired),
         sink: this.#sink(effect),
         mode: options.machine.mode,
         report: (input) => this.#postFrom(effect, input),
-        isFull: () => options.channel.isFull(),
-        waitForRoom: () => options.channel.waitForRoom(),
       })
     } catch (error) {
       // Building the request failed. The dialect's own typed error (it cannot resume from this

@@ -6,6 +6,7 @@ import { loadRetryAfter } from './load.js'
 import { pendingEvent } from './pending-event.js'
 import type { BuiltRequest } from './request.js'
 import type { Environment, Runtime } from '../types.js'
+import type { EventChannel } from '../delivery/channel.js'
 
 /** How one HTTP attempt ended, in the state machine's own words. */
 export type AttemptEnd = Extract<Input, { type: 'http' | 'ended' | 'server-closing' | 'finished' | 'failed' | 'abort' }>
@@ -22,9 +23,8 @@ export interface AttemptOptions {
   redirect: 'same-origin' | 'follow'
   /** What happens while the connection runs: `opened` once the response is accepted, `retry-hint`s. */
   report(input: Extract<Input, { type: 'opened' | 'retry-hint' }>): void
-  /** Resolves when the consumer has room again; only awaited when `isFull()` says so. */
-  isFull(): boolean
-  waitForRoom(): Promise<void>
+  /** The consumer's buffer: `waitForRoom()` resolves when it has room again, awaited only when `isFull()` says so. */
+  channel: Pick<EventChannel, 'isFull' | 'waitForRoom'>
 }
 
 const MAX_ERROR_BODY = 4096
@@ -218,10 +218,10 @@ export async function runAttempt(built: BuiltRequest, controller: AbortControlle
         touch()
         feed(decoder.decode(chunk.value, { stream: true }))
         if (outcome) return outcome
-        if (options.isFull()) {
+        if (options.channel.isFull()) {
           // Waiting on our own consumer is not the server going quiet: no starvation clock meanwhile.
           stop()
-          await untilAborted(options.waitForRoom(), signal).catch(() => {})
+          await untilAborted(options.channel.waitForRoom(), signal).catch(() => {})
           resume()
         }
       }

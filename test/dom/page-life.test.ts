@@ -44,7 +44,7 @@ describe('page life in a browser-like environment', () => {
 
   it('reports offline and online events in order', () => {
     const seen: string[] = []
-    const stop = watchPageLife({ online: () => seen.push('online'), offline: () => seen.push('offline') })
+    const stop = watchPageLife((change) => seen.push(change))
     goOffline()
     goOnline()
     stop()
@@ -53,7 +53,7 @@ describe('page life in a browser-like environment', () => {
 
   it('reports hidden and visible transitions, ignoring a visibilitychange that changed nothing', () => {
     const seen: string[] = []
-    const stop = watchPageLife({ visible: () => seen.push('visible'), hidden: () => seen.push('hidden') })
+    const stop = watchPageLife((change) => seen.push(change))
     document.dispatchEvent(new Event('visibilitychange')) // still visible: not a transition
     hide()
     hide()
@@ -64,12 +64,7 @@ describe('page life in a browser-like environment', () => {
 
   it('stops reporting after unsubscribe, and unsubscribing twice is harmless', () => {
     const seen: string[] = []
-    const stop = watchPageLife({
-      online: () => seen.push('online'),
-      offline: () => seen.push('offline'),
-      visible: () => seen.push('visible'),
-      hidden: () => seen.push('hidden'),
-    })
+    const stop = watchPageLife((change) => seen.push(change))
     stop()
     stop()
     goOffline()
@@ -79,25 +74,25 @@ describe('page life in a browser-like environment', () => {
     expect(seen).toEqual([])
   })
 
-  it('keeps independent watchers independent', () => {
-    const a: string[] = []
-    const b: string[] = []
-    const stopA = watchPageLife({ offline: () => a.push('offline') })
-    const stopB = watchPageLife({ offline: () => b.push('offline') })
+  it('keeps independent watchers independent, even with the same callback', () => {
+    const seen: string[] = []
+    const record = (change: string) => seen.push(change)
+    const stopA = watchPageLife(record)
+    const stopB = watchPageLife(record)
     stopA()
     goOffline()
     stopB()
-    expect(a).toEqual([])
-    expect(b).toEqual(['offline'])
+    expect(seen).toEqual(['offline'])
   })
 
-  it('attaches only the listeners it was given handlers for', () => {
+  it('reports connectivity and visibility changes through the one callback, in order', () => {
     const seen: string[] = []
-    const stop = watchPageLife({ hidden: () => seen.push('hidden') })
+    const stop = watchPageLife((change) => seen.push(change))
     goOffline()
     hide()
+    goOnline()
     show()
     stop()
-    expect(seen).toEqual(['hidden'])
+    expect(seen).toEqual(['offline', 'hidden', 'online', 'visible'])
   })
 })

@@ -11,12 +11,7 @@ describe('page life outside a browser', () => {
 
   it('attaches nothing and returns a harmless unsubscribe', () => {
     const seen: string[] = []
-    const stop = watchPageLife({
-      online: () => seen.push('online'),
-      offline: () => seen.push('offline'),
-      visible: () => seen.push('visible'),
-      hidden: () => seen.push('hidden'),
-    })
+    const stop = watchPageLife((change) => seen.push(change))
     // Node 20's globalThis is not an EventTarget; if a later Node makes it one, an `offline` event
     // dispatched there must still not reach handlers, because onLine is not a boolean.
     const scope = globalThis as unknown as { dispatchEvent?: (event: Event) => boolean }
