@@ -31,25 +31,24 @@ export async function buildRequest(
     body: typeof spec.body === 'function' ? await (spec.body as (context: RequestContext) => unknown)(context) : spec.body,
   }
   dialect.prepare(attempt, position, mode)
+  const { method } = attempt
 
   // What makes this an SSE request, whatever the user passed.
   if (!headers.has('accept')) headers.set('accept', 'text/event-stream')
 
-  let body: string | undefined
-  if (attempt.body !== undefined && attempt.body !== null && attempt.method !== 'GET' && attempt.method !== 'HEAD') {
-    if (typeof attempt.body === 'string') {
-      body = attempt.body
-    } else {
-      body = JSON.stringify(attempt.body)
-      if (!headers.has('content-type')) headers.set('content-type', 'application/json')
-    }
+  let body = attempt.body
+  if (body === null || method === 'GET' || method === 'HEAD') body = undefined
+  else if (body !== undefined && typeof body !== 'string') {
+    body = JSON.stringify(body)
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
   }
-  const cache = accepts('cache', 'no-store') ? { cache: 'no-store' as const } : {}
-  const credentials = spec.credentials && accepts('credentials', spec.credentials) ? { credentials: spec.credentials } : {}
+  const init: RequestInit = { headers, signal }
+  if (accepts('cache', 'no-store')) init.cache = 'no-store'
+  if (spec.credentials && accepts('credentials', spec.credentials)) init.credentials = spec.credentials
   return {
     url: attempt.url,
-    method: attempt.method,
-    request: (url, method, redirect) => new Request(url, { method, headers, body: method === attempt.method ? body : undefined, signal, redirect, ...cache, ...credentials }),
+    method,
+    request: (url, hopMethod, redirect) => new Request(url, { ...init, method: hopMethod, body: hopMethod === method ? (body as string | undefined) : undefined, redirect }),
   }
 }
 
@@ -71,12 +70,10 @@ export interface BuiltRequest {
  */
 const accepted: Partial<Record<'cache' | 'credentials', boolean>> = {}
 function accepts(field: 'cache' | 'credentials', value: string): boolean {
-  if (accepted[field] === undefined) {
-    try {
-      accepted[field] = (new Request('http://localhost/', { [field]: value }) as unknown as Record<string, unknown>)[field] === value
-    } catch {
-      accepted[field] = false
-    }
+  try {
+    accepted[field] ??= (new Request('http://localhost/', { [field]: value }) as unknown as Record<string, unknown>)[field] === value
+  } catch {
+    accepted[field] = false
   }
   return accepted[field]
 }
