@@ -35,20 +35,20 @@ export interface MachineState {
   /** Connections opened after the first. */
   readonly reconnects: number
   /** The auth refresh was used for the current streak of failures; the next 401 is fatal. */
-  readonly authRefreshed: boolean
+  readonly authRefreshed?: boolean
   /** The server's `retry:` field, ms: replaces the base delay. */
-  readonly retryBase: number | undefined
-  readonly offline: boolean
-  readonly hidden: boolean
+  readonly retryBase?: number
+  readonly offline?: boolean
+  readonly hidden?: boolean
   /** A connection was opened before (so the next one is a reconnect). */
-  readonly connectedBefore: boolean
+  readonly connectedBefore?: boolean
   /** When the current connection opened (the driver's clock), and whether it delivered anything new. */
   readonly openedAt?: number
   readonly progressed?: boolean
   /** The last reconnect was the server's own immediate one: the next unhealthy end backs off. */
   readonly rushed?: boolean
   /** A restart after an expired cursor has received nothing yet (no event, no position): expiring again is fatal. */
-  readonly restarting: boolean
+  readonly restarting?: boolean
   readonly reason?: StatusReason
   readonly delay?: number
   /** In `closed`: the fatal error. */
@@ -119,17 +119,8 @@ export interface Transition {
 }
 
 export function initialState(): MachineState {
-  return {
-    status: 'connecting',
-    attempt: 0,
-    reconnects: 0,
-    authRefreshed: false,
-    retryBase: undefined,
-    offline: false,
-    hidden: false,
-    connectedBefore: false,
-    restarting: false,
-  }
+  // The flags start out false (absent).
+  return { status: 'connecting', attempt: 0, reconnects: 0 }
 }
 
 const NONE: Command = { type: 'none' }
@@ -148,7 +139,7 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
 
     case 'opened':
       return to({ ...state, connectedBefore: true, openedAt: input.at, progressed: false, cause: undefined }, 'open', undefined, NONE, {
-        reconnects: state.reconnects + Number(state.connectedBefore),
+        reconnects: state.reconnects + (state.connectedBefore ? 1 : 0),
       })
 
     case 'progress':
@@ -273,7 +264,7 @@ function retry(
   cause?: unknown,
 ): Transition {
   // After the server's own immediate reconnect brought nothing, that reconnect counts as a failure too.
-  const n = state.attempt + Number(state.rushed === true)
+  const n = state.attempt + (state.rushed ? 1 : 0)
   if (n >= config.maxRetries) {
     return close(state, 'error', new BaseError('retries-exhausted', `Gave up after ${n + 1} failed attempt(s) in a row (last: ${reason})`, { cause }))
   }
