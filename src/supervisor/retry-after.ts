@@ -14,8 +14,9 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   if (/^\d+$/.test(text)) return Number(text) * 1000
   const fixdate = /^[A-Z][a-z]{2}(?:, (\d\d) (...) (\d{4})|[a-z]{3,6}, (\d\d)-(...)-(\d\d)) (\d\d):(\d\d):(\d\d) GMT$/.exec(text)
   const asctime = /^[A-Z][a-z]{2} (...) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\d{4})$/.exec(text)
+  // IMF-fixdate fills groups 1-3, RFC 850 groups 4-6 (never empty when matched): keep the filled ones.
   const [day, month, year, hh, mm, ss] = fixdate
-    ? [fixdate[1] ?? fixdate[4], fixdate[2] ?? fixdate[5], fixdate[3] ?? fixdate[6], fixdate[7], fixdate[8], fixdate[9]]
+    ? fixdate.slice(1).filter(Boolean)
     : asctime
       ? [asctime[2], asctime[1], asctime[6], asctime[3], asctime[4], asctime[5]]
       : []
