@@ -148,12 +148,13 @@ export class Driver {
     const position = this.#positionCheckpoint()
     let end: AttemptEnd
     try {
-      const request = await buildRequest(options.request, options.dialect, position, options.machine.mode, effect.signal, this.#state.attempt)
+      const { mode, onCursorExpired } = options.machine
+      const request = await buildRequest(options.request, options.dialect, position, mode, effect.signal, this.#state.attempt)
       end = await runAttempt(request, effect, {
         ...options, // runtime, maxEventSize, heartbeatTimeout, redirect, channel
-        session: options.dialect.open(position, options.machine.mode, options.machine.onCursorExpired),
+        session: options.dialect.open(position, mode, onCursorExpired),
         sink: this.#sink(effect),
-        mode: options.machine.mode,
+        mode,
         report: (input) => this.#postFrom(effect, input),
       })
     } catch (error) {
