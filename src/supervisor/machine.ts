@@ -168,8 +168,19 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
     case 'finished':
       return close(state, input.reason)
 
-    case 'http':
-      return onHttp(state, input.error, input.retryAfter, config, unit)
+    case 'http': {
+      const { error } = input
+      const { status } = error
+      if (status === 401) {
+        if (config.canRefreshAuth && !state.authRefreshed) return to(state, 'refreshing-auth', 'http', { type: 'refresh-auth', status })
+        const message = `Server answered 401 ${config.canRefreshAuth ? 'again after the auth refresh' : 'and no refreshAuth option was given'}`
+        return close(state, 'error', new HttpError(401, error.body, error.requestId, 'auth', message))
+      }
+      // 429 and 503 say when to come back (Retry-After); any other 5xx is the backoff's to pace.
+      if (status === 429 || status === 503) return retry(state, config, unit, 'http', input.retryAfter, error)
+      if (status >= 500 && status <= 599) return retry(state, config, unit, 'http', undefined, error)
+      return close(state, 'error', error)
+    }
 
     case 'auth-refreshed':
       return connect({ ...state, authRefreshed: true })
@@ -280,18 +291,4 @@ function retry(
   let delay = hint !== undefined ? Math.min(Math.max(0, hint), config.maxRetryAfter) : jittered
   if (n > 0) delay = Math.max(delay, jittered)
   return backoff(failed, delay, reason, cause)
-}
-
-function onHttp(state: MachineState, error: HttpError, retryAfter: number | undefined, config: MachineConfig, unit: number): Transition {
-  const status = error.status
-  if (status === 401) {
-    if (!config.canRefreshAuth || state.authRefreshed) {
-      const message = `Server answered 401 ${config.canRefreshAuth ? 'again after the auth refresh' : 'and no refreshAuth option was given'}`
-      return close(state, 'error', new HttpError(401, error.body, error.requestId, 'auth', message))
-    }
-    return to(state, 'refreshing-auth', 'http', { type: 'refresh-auth', status })
-  }
-  if (status === 429 || status === 503) return retry(state, config, unit, 'http', retryAfter, error)
-  if (status >= 500 && status <= 599) return retry(state, config, unit, 'http', undefined, error)
-  return close(state, 'error', error)
 }
