@@ -189,7 +189,7 @@ function expected(name: string, what: string, got?: unknown): ConfigError {
 function near(typo: string, name: string): boolean {
   let start = 0
   while (typo[start] && typo[start] === name[start]) start++
-  return [[1, 0], [0, 1], [1, 1], [2, 2]].some(([skipTypo = 0, skipName = 0]) => typo.slice(start + skipTypo) === name.slice(start + skipName))
+  return ([[1, 0], [0, 1], [1, 1], [2, 2]] as const).some(([skipTypo, skipName]) => typo.slice(start + skipTypo) === name.slice(start + skipName))
 }
 
 /**
