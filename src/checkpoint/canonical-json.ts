@@ -27,9 +27,8 @@ function encode(input: unknown, path: string, key: string, ancestors: Set<object
   if (value instanceof Number || value instanceof String || value instanceof Boolean) value = value.valueOf()
   const type = typeof value
   if (type === 'number' && !Number.isFinite(value)) fail(path, `${value} is not a finite number`)
-  // Strings, finite numbers and booleans are written exactly as ES writes them (see above).
-  if (type === 'string' || type === 'number' || type === 'boolean') return JSON.stringify(value)
-  if (value === null) return 'null'
+  // Strings, finite numbers, booleans and null are written exactly as ES writes them (see above).
+  if (type === 'string' || type === 'number' || type === 'boolean' || value === null) return JSON.stringify(value)
   if (type !== 'object') fail(path, `${type === 'undefined' ? type : `a ${type}${type === 'bigint' ? ` (${value}n)` : ''}`} has no JSON form`)
 
   const object = value as Record<string, unknown>
