@@ -73,11 +73,9 @@ function normaliseUrl(input: string | URL): string {
     throw new ConfigError(`Expected \`url\` to be an absolute URL, got ${JSON.stringify(String(input))}`)
   }
   // WHATWG parsing already lower-cases scheme and host and drops the scheme's default port.
-  url.username = ''
-  url.password = ''
-  url.hash = ''
-  // `/feed?` and `/feed` send the same request; the setter drops the dangling `?`.
-  if (url.search === '') url.search = ''
+  url.username = url.password = url.hash = ''
+  // `/feed?` and `/feed` send the same request; setting an empty query drops the dangling `?`.
+  url.search ||= ''
   return url.href
 }
 
