@@ -114,7 +114,8 @@ export function assertIdentity({ store, request, refreshAuth }: IdentityParts): 
   if (store.persistent !== true) return
   const global = globalThis as { document?: unknown; importScripts?: unknown }
   let authenticates = refreshAuth !== undefined || typeof request.headers === 'function' || global.document !== undefined || typeof global.importScripts === 'function'
-  if (!authenticates && request.headers !== undefined) {
+  // No headers (`undefined`) make an empty Headers.
+  if (!authenticates) {
     try {
       const headers = new Headers(request.headers as HeadersInit)
       authenticates = headers.has('authorization') || headers.has('cookie')
