@@ -209,7 +209,7 @@ function parseUrl(value: string | URL): URL {
     throw new ConfigError(`Expected \`url\` to be an absolute URL, got "${redact(String(value))}"`)
   }
   // fetch refuses these only at the first attempt, with the password in its message; refuse up front.
-  if (url.username !== '' || url.password !== '') {
+  if (url.username || url.password) {
     throw new ConfigError(`\`url\` must not contain credentials (${redact(url.href)}): send them in \`headers\``)
   }
   return url
