@@ -21,7 +21,8 @@ export function canonicalJson(value: unknown, name = 'value'): string {
 
 function encode(input: unknown, path: string, key: string, ancestors: Set<object>): string {
   let value = input
-  if (typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+  // Only an object's toJSON is called (`null?.` has none), as before: a bigint stays an error.
+  if (typeof value === 'object' && typeof (value as { toJSON?: unknown } | null)?.toJSON === 'function') {
     value = (value as { toJSON(key: string): unknown }).toJSON(key)
   }
   if (value instanceof Number || value instanceof String || value instanceof Boolean) value = value.valueOf()
