@@ -21,7 +21,7 @@ export function canonicalJson(value: unknown, name = 'value'): string {
 
 function encode(input: unknown, path: string, key: string, ancestors: Set<object>): string {
   let value = input
-  // Only an object's toJSON is called (`null?.` has none), as before: a bigint stays an error.
+  // Only an object's toJSON is called (`null?.` finds none): a bigint is an error even with one.
   if (typeof value === 'object' && typeof (value as { toJSON?: unknown } | null)?.toJSON === 'function') {
     value = (value as { toJSON(key: string): unknown }).toJSON(key)
   }
