@@ -8,13 +8,10 @@ import type { MachineConfig } from './supervisor/machine.js'
 import type { BackoffOptions, Environment, Runtime, SubscribeOptions } from './types.js'
 import type { RequestSpec } from './wire/request.js'
 
-/**
- * What an option may be: a test and the end of "Expected `name` to …" (`1` third: the message also
- * quotes the value), or the strings it may be (the message lists them and quotes the value).
- */
+/** What an option may be: a test and the end of "Expected `name` to …" (`1` third: the message also quotes the value). */
 // `any`: a test takes whatever the user passed and checks its type first.
 type Test = (value: any) => boolean
-type Check = readonly [test: Test, expected: string, quote?: 1] | readonly string[]
+type Check = readonly [test: Test, expected: string, quote?: 1]
 /** One option: its check and, when it is a plain value, its default. A nested table for an object option. */
 type Row = readonly [check: Check, fallback?: unknown]
 interface Table {
@@ -28,6 +25,11 @@ const FUNCTION: Check = [is('function'), 'be a function']
 const BOOLEAN: Check = [is('boolean'), 'be true or false']
 const NON_NEGATIVE: Check = [(value) => finite(value) && value >= 0, 'be a non-negative number']
 const POSITIVE_INTEGER: Check = [(value) => Number.isSafeInteger(value) && value > 0, 'be a positive integer']
+/** One of these strings: the message lists them, quoted, and quotes the value. */
+const oneOf = (...allowed: string[]): Check => {
+  const quoted = allowed.map((value) => `'${value}'`)
+  return [(value) => allowed.includes(value), `be ${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`, 1]
+}
 /** An object with these methods (a store, a dialect): checked by shape, so any implementation fits. */
 const implementing = (value: unknown, methods: string) =>
   typeof value === 'object' && value !== null && methods.split(' ').every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
@@ -49,7 +51,7 @@ export const OPTIONS = {
   // 'start' or a checkpoint, checked in resolveConfig so the message can say what is wrong with it.
   from: [ANY],
   dialect: [[(value) => implementing(value, 'prepare open'), 'be a dialect object such as `lastEventId()`']],
-  mode: [['live', 'replay'], 'live'],
+  mode: [oneOf('live', 'replay'), 'live'],
   signal: [[(value) => implementing(value, 'addEventListener') && typeof value.aborted === 'boolean', 'be an AbortSignal']],
   backoff: {
     baseDelay: [NON_NEGATIVE, 250],
@@ -65,19 +67,19 @@ export const OPTIONS = {
   highWaterMark: [POSITIVE_INTEGER, 1024],
   highWaterSize: [POSITIVE_INTEGER, 4 * 1024 * 1024],
   flushTimeout: [NON_NEGATIVE, 10_000],
-  redirect: [['same-origin', 'follow'], 'same-origin'],
+  redirect: [oneOf('same-origin', 'follow'), 'same-origin'],
   commitInterval: [NON_NEGATIVE, 50],
   strictGaps: [BOOLEAN, false],
   commitOnClose: [BOOLEAN, false],
-  onCursorExpired: [['fail', 'restart'], 'fail'],
-  onStoreError: [['fail', 'report'], 'fail'],
+  onCursorExpired: [oneOf('fail', 'restart'), 'fail'],
+  onStoreError: [oneOf('fail', 'report'), 'fail'],
   pauseWhenHidden: [BOOLEAN, false],
   shareAcrossTabs: [BOOLEAN, false],
   onStatus: [FUNCTION],
   onNotice: [FUNCTION],
   fetch: [FUNCTION],
   // Wired by the request (`credentials`); `backoff.jitter` and `onCursorExpired` reach the machine with the rest.
-  credentials: [['omit', 'same-origin', 'include']],
+  credentials: [oneOf('omit', 'same-origin', 'include')],
   // Looked up when a subscription is created, not at import, so a test can fake the clock after importing.
   runtime: {
     setTimeout: [FUNCTION, (fn: () => void, ms: number) => globalThis.setTimeout(fn, ms)],
@@ -168,12 +170,10 @@ function check(table: Table, given: unknown, prefix: string): Record<string, unk
       checked[name] = check(row as Table, value ?? {}, `${path}.`)
       continue
     }
-    const [rule, fallback] = row as Row
-    // An enum: its strings, quoted, for the message.
-    const list = typeof rule[0] !== 'function' && rule.map((allowed) => `'${allowed}'`)
+    const [[test, what, quote], fallback] = row as Row
     if (value === undefined) checked[name] = fallback
-    else if (list ? rule.includes(value as string) : (rule[0] as Test)(value)) checked[name] = value
-    else throw expected(path, list ? `be ${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}` : (rule[1] as string), list || rule[2] ? value : undefined)
+    else if (test(value)) checked[name] = value
+    else throw expected(path, what, quote && value)
   }
   return checked
 }
@@ -189,7 +189,7 @@ function expected(name: string, what: string, got?: unknown): ConfigError {
 function near(typo: string, name: string): boolean {
   let start = 0
   while (typo[start] && typo[start] === name[start]) start++
-  return [[1, 0], [0, 1], [1, 1], [2, 2]].some(([skipTypo = 0, skipName = 0]) => typo.slice(start + skipTypo) === name.slice(start + skipName))
+  return ([[1, 0], [0, 1], [1, 1], [2, 2]] as const).some(([skipTypo, skipName]) => typo.slice(start + skipTypo) === name.slice(start + skipName))
 }
 
 /**
@@ -209,7 +209,7 @@ function parseUrl(value: string | URL): URL {
     throw new ConfigError(`Expected \`url\` to be an absolute URL, got "${redact(String(value))}"`)
   }
   // fetch refuses these only at the first attempt, with the password in its message; refuse up front.
-  if (url.username !== '' || url.password !== '') {
+  if (url.username || url.password) {
     throw new ConfigError(`\`url\` must not contain credentials (${redact(url.href)}): send them in \`headers\``)
   }
   return url

@@ -117,6 +117,6 @@ export function isResumableSSEError(value: unknown, code?: ErrorCode): value is 
 
 /** A URL fit for a message: origin and path only (no userinfo, no query with its tokens, no fragment). */
 export function redact(href: string): string {
-  const match = /^([a-z][\w+.-]*:\/\/)?(?:[^@/?#]*@)?([^?#]*)/i.exec(href)
-  return match ? `${match[1] ?? ''}${match[2]}` : ''
+  // Scheme, then userinfo (dropped), then everything up to the query or fragment; the rest is dropped.
+  return href.replace(/^([a-z][\w+.-]*:\/\/)?(?:[^@/?#]*@)?([^?#]*).*/is, '$1$2')
 }

@@ -21,55 +21,34 @@ export function canonicalJson(value: unknown, name = 'value'): string {
 
 function encode(input: unknown, path: string, key: string, ancestors: Set<object>): string {
   let value = input
-  if (typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+  // Only an object's toJSON is called (`null?.` finds none): a bigint is an error even with one.
+  if (typeof value === 'object' && typeof (value as { toJSON?: unknown } | null)?.toJSON === 'function') {
     value = (value as { toJSON(key: string): unknown }).toJSON(key)
   }
   if (value instanceof Number || value instanceof String || value instanceof Boolean) value = value.valueOf()
+  const type = typeof value
+  if (type === 'number' && !Number.isFinite(value)) fail(path, `${value} is not a finite number`)
+  // Strings, finite numbers, booleans and null are written exactly as ES writes them (see above).
+  if (type === 'string' || type === 'number' || type === 'boolean' || value === null) return JSON.stringify(value)
+  if (type !== 'object') fail(path, `${type === 'undefined' ? type : `a ${type}${type === 'bigint' ? ` (${value}n)` : ''}`} has no JSON form`)
 
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value)
-    case 'boolean':
-      return value ? 'true' : 'false'
-    case 'number':
-      if (!Number.isFinite(value)) fail(path, `${String(value)} is not a finite number`)
-      return JSON.stringify(value)
-    case 'bigint':
-      return fail(path, `a bigint (${String(value)}n) has no JSON form`)
-    case 'function':
-    case 'symbol':
-      return fail(path, `a ${typeof value} has no JSON form`)
-    case 'undefined':
-      return fail(path, 'undefined has no JSON form')
-  }
-  if (value === null) return 'null'
-
-  const object = value as object
+  const object = value as Record<string, unknown>
   if (ancestors.has(object)) fail(path, 'it contains itself (a cycle)')
   ancestors.add(object)
-  let out: string
-  if (Array.isArray(object)) {
-    const items = object.map((item: unknown, index) =>
-      item === undefined ? 'null' : encode(item, `${path}[${index}]`, String(index), ancestors),
-    )
-    out = `[${items.join(',')}]`
-  } else {
-    const record = object as Record<string, unknown>
-    const members: string[] = []
-    // Array#sort without a comparator orders by UTF-16 code units, which is exactly JCS §3.2.3.
-    for (const name of Object.keys(record).sort()) {
-      if (record[name] === undefined) continue
-      members.push(`${JSON.stringify(name)}:${encode(record[name], memberPath(path, name), name, ancestors)}`)
-    }
-    out = `{${members.join(',')}}`
-  }
+  // An array's items join with commas in a template; an `undefined` item is `null`, as in JSON.stringify.
+  const out = Array.isArray(object)
+    ? `[${object.map((item: unknown, index) => (item === undefined ? 'null' : encode(item, `${path}[${index}]`, String(index), ancestors)))}]`
+    : // Array#sort without a comparator orders by UTF-16 code units, which is exactly JCS §3.2.3.
+      `{${Object.keys(object)
+        .sort()
+        .flatMap((name) =>
+          object[name] === undefined
+            ? []
+            : `${JSON.stringify(name)}:${encode(object[name], /^[A-Za-z_$][\w$]*$/.test(name) ? `${path}.${name}` : `${path}[${JSON.stringify(name)}]`, name, ancestors)}`,
+        )}}`
   // Only ancestors count as cycles: the same object twice side by side is fine, as in JSON.stringify.
   ancestors.delete(object)
   return out
-}
-
-function memberPath(path: string, name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? `${path}.${name}` : `${path}[${JSON.stringify(name)}]`
 }
 
 function fail(path: string, reason: string): never {

@@ -116,8 +116,6 @@ export class WriteBehind<T> {
  */
 export class Committer {
   readonly #store: CheckpointStore
-  readonly #key: string
-  readonly #now: () => number
   readonly #writes: WriteBehind<Position>
   #written: Checkpoint | undefined
   /** A new history began (an expired cursor, restarted): its first commit is taken whatever its sequence. */
@@ -132,16 +130,23 @@ export class Committer {
 
   constructor(store: CheckpointStore, key: string, runtime: Clock, interval: number, onError: (error: StoreError) => void, resumedFrom?: Checkpoint) {
     this.#store = store
-    this.#key = key
-    this.#now = runtime.now
     this.#written = resumedFrom
-    this.#writes = new WriteBehind(runtime, interval, (position) => this.#write(position), onError as (error: unknown) => void)
+    this.#writes = new WriteBehind(
+      runtime,
+      interval,
+      (position) => {
+        const write = this.#put(key, position, this.#replace, this.#lastWrite)
+        this.#lastWrite = write.then(noop, noop)
+        return write
+      },
+      onError as (error: unknown) => void,
+    )
   }
 
   /** The newest checkpoint handed to the committer (its write may still be pending). */
   get checkpoint(): Checkpoint | undefined {
     const pending = this.#writes.pending
-    return pending ? toCheckpoint(pending, this.#now()) : this.#written
+    return pending ? this.#stamp(pending) : this.#written
   }
 
   commit(position: Position): void {
@@ -176,29 +181,24 @@ export class Committer {
     }
   }
 
-  #write(position: Position): Promise<void> {
-    const write = this.#put(position, this.#replace, this.#lastWrite)
-    this.#lastWrite = write.then(noop, noop)
-    return write
-  }
-
-  async #put(position: Position, replace: Position | undefined, previous: Promise<void>): Promise<void> {
-    const checkpoint = toCheckpoint(position, this.#now())
+  async #put(key: string, position: Position, replace: Position | undefined, previous: Promise<void>): Promise<void> {
+    const checkpoint = this.#stamp(position)
     try {
       if (replace) {
         // An older history's put still landing after our delete would win (higher sequence): wait.
         await previous
-        await this.#store.delete(this.#key)
+        await this.#store.delete(key)
       }
-      await this.#store.put(this.#key, checkpoint)
+      await this.#store.put(key, checkpoint)
     } catch (error) {
       throw toStoreError(error, replace ? 'delete' : 'put')
     }
     if (replace && this.#replace === replace) this.#replace = undefined
     if (replace || this.#written === undefined || checkpoint.sequence > this.#written.sequence) this.#written = checkpoint
   }
-}
 
-function toCheckpoint(position: Position, now: number): Checkpoint {
-  return { ...positionOf(position), committedAt: now }
+  /** A position as the checkpoint it becomes, committed now. */
+  #stamp(position: Position): Checkpoint {
+    return { ...positionOf(position), committedAt: this.#writes.clock.now() }
+  }
 }

@@ -79,13 +79,9 @@ export function assertValidCheckpoint(checkpoint: Checkpoint): void {
   if (typeof checkpoint.cursor !== 'string') {
     throw new StoreError('invalid', 'Expected `cursor` to be a string')
   }
-  if (checkpoint.meta !== undefined) {
-    if (typeof checkpoint.meta !== 'object' || checkpoint.meta === null) {
-      throw new StoreError('invalid', 'Expected `meta` to be an object of strings')
-    }
-    for (const value of Object.values(checkpoint.meta)) {
-      if (typeof value !== 'string') throw new StoreError('invalid', 'Expected `meta` to be an object of strings')
-    }
+  const { meta } = checkpoint
+  if (meta !== undefined && (typeof meta !== 'object' || meta === null || Object.values(meta).some((value) => typeof value !== 'string'))) {
+    throw new StoreError('invalid', 'Expected `meta` to be an object of strings')
   }
 }
 

@@ -34,7 +34,7 @@ const ABSENT = 0xffffffff
 /** SHA-256 over the encoding above, as 64 lower-case hex characters. */
 export function resumeKey(parts: ResumeKeyParts): string {
   if (typeof parts !== 'object' || parts === null) throw new ConfigError('Expected resumeKey() to be given an object of parts')
-  const fields: Array<string | undefined> = [
+  const fields = [
     RESUME_KEY_VERSION,
     normaliseUrl(parts.url),
     (optionalString(parts.method, 'method') ?? 'GET').toUpperCase(),
@@ -42,7 +42,17 @@ export function resumeKey(parts: ResumeKeyParts): string {
     optionalString(parts.dialect, 'dialect'),
     optionalString(parts.fingerprint, 'fingerprint'),
   ]
-  return toHex(sha256(encodeFields(fields)))
+  // Hashed field by field: no buffer of the whole encoding is built.
+  const hash = sha256.create()
+  const encoder = new TextEncoder()
+  for (const field of fields) {
+    const bytes = field === undefined ? undefined : encoder.encode(field)
+    const length = bytes?.length ?? ABSENT
+    // The 4-byte big-endian length (Uint8Array keeps the low 8 bits of each shifted value).
+    hash.update(Uint8Array.of(length >>> 24, length >>> 16, length >>> 8, length))
+    if (bytes) hash.update(bytes)
+  }
+  return toHex(hash.digest())
 }
 
 /**
@@ -50,27 +60,7 @@ export function resumeKey(parts: ResumeKeyParts): string {
  * `+=` stays a rope of dozens of heap nodes in V8, per subscription.
  */
 function toHex(bytes: Uint8Array): string {
-  const digits: string[] = []
-  for (const byte of bytes) digits.push(byte.toString(16).padStart(2, '0'))
-  return digits.join('')
-}
-
-function encodeFields(fields: ReadonlyArray<string | undefined>): Uint8Array {
-  const encoder = new TextEncoder()
-  const chunks = fields.map((field) => (field === undefined ? undefined : encoder.encode(field)))
-  const size = chunks.reduce((total, chunk) => total + 4 + (chunk?.length ?? 0), 0)
-  const bytes = new Uint8Array(size)
-  const view = new DataView(bytes.buffer)
-  let offset = 0
-  for (const chunk of chunks) {
-    view.setUint32(offset, chunk === undefined ? ABSENT : chunk.length) // big-endian by default
-    offset += 4
-    if (chunk !== undefined) {
-      bytes.set(chunk, offset)
-      offset += chunk.length
-    }
-  }
-  return bytes
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
 }
 
 function normaliseUrl(input: string | URL): string {
@@ -83,11 +73,9 @@ function normaliseUrl(input: string | URL): string {
     throw new ConfigError(`Expected \`url\` to be an absolute URL, got ${JSON.stringify(String(input))}`)
   }
   // WHATWG parsing already lower-cases scheme and host and drops the scheme's default port.
-  url.username = ''
-  url.password = ''
-  url.hash = ''
-  // `/feed?` and `/feed` send the same request; the setter drops the dangling `?`.
-  if (url.search === '') url.search = ''
+  url.username = url.password = url.hash = ''
+  // `/feed?` and `/feed` send the same request; setting an empty query drops the dangling `?`.
+  url.search ||= ''
   return url.href
 }
 
@@ -126,7 +114,8 @@ export function assertIdentity({ store, request, refreshAuth }: IdentityParts): 
   if (store.persistent !== true) return
   const global = globalThis as { document?: unknown; importScripts?: unknown }
   let authenticates = refreshAuth !== undefined || typeof request.headers === 'function' || global.document !== undefined || typeof global.importScripts === 'function'
-  if (!authenticates && request.headers !== undefined) {
+  // No headers (`undefined`) make an empty Headers.
+  if (!authenticates) {
     try {
       const headers = new Headers(request.headers as HeadersInit)
       authenticates = headers.has('authorization') || headers.has('cookie')

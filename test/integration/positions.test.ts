@@ -238,6 +238,7 @@ describe('whose checkpoint is it: the identity rule', () => {
   it('an anonymous request, or a store that does not persist, needs neither (outside a browser)', async () => {
     const subs = [
       subscribe({ url, store: persistent(), headers: { accept: 'text/event-stream' } }),
+      subscribe({ url, store: persistent() }),
       subscribe({ url, store: new MemoryStore(), headers: { Authorization: 'Bearer t' } }),
     ]
     for (const sub of subs) await sub.close()
