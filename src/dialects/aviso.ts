@@ -85,7 +85,7 @@ export function aviso(options: AvisoOptions): Dialect {
       if (position?.cursor === LIVE) {
         // A restart after the replay limit: aviso cannot be asked for "the oldest it has" (that is the
         // history it refused), so a watch restarts live and a replay has nothing to restart from.
-        if (replay) throw new ReplayLimitError(undefined, 'aviso replay reached the replay limit and cannot restart: there is no live part in a replay')
+        if (replay) throw new ReplayLimitError(undefined, 'aviso replay cannot restart after the replay limit: a replay has no live part')
       } else if (position !== undefined) body.from_id = String(position.sequence + 1)
       else if (start !== undefined) body.from_date = start
       else if (replay) throw new ConfigError('aviso replay needs a start: pass `fromDate`, `from`, or resume from a checkpoint')
@@ -117,7 +117,7 @@ export function aviso(options: AvisoOptions): Dialect {
             else if (body.type === 'notification_replay_limit_reached') {
               const max = typeof body.max_allowed === 'number' ? body.max_allowed : undefined
               const detail = typeof body.message === 'string' ? `: ${body.message}` : ''
-              sink.fail(new ReplayLimitError(max, `aviso refused to replay the history from this position (at most ${max ?? '?'} notifications)${detail}`))
+              sink.fail(new ReplayLimitError(max, `aviso refused to replay from this position (at most ${max ?? '?'} notifications)${detail}`))
             }
           } else if (kind === 'connection-closing') {
             const reason = body.reason
