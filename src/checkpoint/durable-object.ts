@@ -58,9 +58,8 @@ export class DurableObjectStore implements CheckpointStore {
     checkBinding(storage, "a Durable Object's storage (`this.ctx.storage`)", ['get', 'put', 'delete', 'list'])
     this.#storage = storage
     this.#prefix = prefixOption(options.prefix)
-    let mutex = mutexes.get(storage)
-    if (!mutex) mutexes.set(storage, (mutex = new KeyedMutex()))
-    this.#mutex = mutex
+    const mutex = mutexes.get(storage) ?? new KeyedMutex()
+    mutexes.set(storage, (this.#mutex = mutex))
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {
@@ -107,14 +106,10 @@ export class DurableObjectStore implements CheckpointStore {
   }
 
   async #remove(key: string): Promise<void> {
-    await this.#mutex.run(key, () =>
-      this.#transaction('delete', async (txn) => {
-        await txn.delete(key)
-      }),
-    )
+    await this.#mutex.run(key, () => this.#transaction('delete', (txn) => txn.delete(key)))
   }
 
-  async #transaction(action: string, body: (txn: DurableObjectTransactionLike) => Promise<void>): Promise<void> {
+  async #transaction(action: string, body: (txn: DurableObjectTransactionLike) => Promise<unknown>): Promise<void> {
     try {
       if (typeof this.#storage.transaction === 'function') await this.#storage.transaction(body)
       else await body(this.#storage)

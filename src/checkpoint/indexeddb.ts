@@ -66,7 +66,11 @@ export class IndexedDBStore implements CheckpointStore {
             const current = read.result === undefined ? undefined : fromStored(read.result, this.#where(key))
             if (supersedes(checkpoint, current)) store.put(next, key)
           } catch (error) {
-            abort(tx)
+            try {
+              tx.abort()
+            } catch {
+              // Already finished: nothing was written by this transaction anyway.
+            }
             reject(error)
             return
           }
@@ -77,18 +81,12 @@ export class IndexedDBStore implements CheckpointStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.#run('delete', 'readwrite', (store) => {
-      store.delete(key)
-      return completion(store.transaction)
-    })
+    await this.#run('delete', 'readwrite', (store) => (store.delete(key), completion(store.transaction)))
   }
 
   /** Empties this store's object store: every checkpoint it holds, and nothing else of the origin's. */
   async clear(): Promise<void> {
-    await this.#run('clear', 'readwrite', (store) => {
-      store.clear()
-      return completion(store.transaction)
-    })
+    await this.#run('clear', 'readwrite', (store) => (store.clear(), completion(store.transaction)))
   }
 
   #where(key: string): string {
@@ -102,25 +100,16 @@ export class IndexedDBStore implements CheckpointStore {
    * Retrying is safe because every operation here is idempotent (`put` re-reads before it writes).
    */
   async #run<T>(action: string, mode: IDBTransactionMode, body: (store: IDBObjectStore) => Promise<T>): Promise<T> {
-    try {
-      return await this.#attempt(mode, body)
-    } catch (error) {
-      if (!isInvalidState(error)) throw toStoreError(error, action)
-      this.#useStore = undefined
+    for (let retried = false; ; retried = true) {
       try {
-        return await this.#attempt(mode, body)
-      } catch (retryError) {
-        throw toStoreError(retryError, action)
+        if (typeof indexedDB === 'undefined') throw new StoreError('unavailable', 'IndexedDB is not available in this runtime')
+        this.#useStore ??= createStore(this.#dbName, this.#storeName)
+        return await this.#useStore(mode, body)
+      } catch (error) {
+        if (retried || (error as { name?: unknown } | null)?.name !== 'InvalidStateError') throw toStoreError(error, action)
+        this.#useStore = undefined
       }
     }
-  }
-
-  async #attempt<T>(mode: IDBTransactionMode, body: (store: IDBObjectStore) => Promise<T>): Promise<T> {
-    if (typeof indexedDB === 'undefined') {
-      throw new StoreError('unavailable', 'IndexedDB is not available in this runtime')
-    }
-    this.#useStore ??= createStore(this.#dbName, this.#storeName)
-    return this.#useStore(mode, body)
   }
 }
 
@@ -134,16 +123,4 @@ function completion(tx: IDBTransaction): Promise<void> {
     tx.oncomplete = () => resolve()
     tx.onabort = tx.onerror = () => reject(tx.error ?? new DOMException('The transaction was aborted', 'AbortError'))
   })
-}
-
-function abort(tx: IDBTransaction): void {
-  try {
-    tx.abort()
-  } catch {
-    // Already finished: nothing was written by this transaction anyway.
-  }
-}
-
-function isInvalidState(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'InvalidStateError'
 }

@@ -56,14 +56,14 @@ interface LockManagerLike {
 export class LocalStorageStore implements CheckpointStore {
   readonly persistent = true
   readonly #prefix: string
-  readonly #given: StorageLike | undefined
+  /** The storage given, else `localStorage` once first found (see `LocalStorageStoreOptions.storage`). */
   #storage: StorageLike | undefined
 
   constructor(options: LocalStorageStoreOptions = {}) {
     const { storage } = options
     if (storage !== undefined) checkBinding(storage, 'a Storage (`localStorage`, `sessionStorage`)', ['getItem', 'setItem', 'removeItem', 'key'])
     this.#prefix = prefixOption(options.prefix)
-    this.#given = storage
+    this.#storage = storage
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {
@@ -76,20 +76,20 @@ export class LocalStorageStore implements CheckpointStore {
     assertValidCheckpoint(checkpoint)
     const storageKey = this.#prefix + key
     const text = encodeCheckpoint(checkpoint)
-    await this.#exclusive(storageKey, () => {
-      const current = this.#call('put', (storage) => storage.getItem(storageKey))
-      // Rule 4: garbage under our key rejects the put and stays where it is.
-      if (current !== null && !supersedes(checkpoint, decodeCheckpoint(current, where(storageKey)))) return
-      // A failing setItem (quota) leaves the previous value in place, so the contract holds.
-      this.#call('put', (storage) => storage.setItem(storageKey, text))
-    })
+    await this.#exclusive(storageKey, () =>
+      this.#call('put', (storage) => {
+        const current = storage.getItem(storageKey)
+        // Rule 4: garbage under our key rejects the put and stays where it is.
+        if (current !== null && !supersedes(checkpoint, decodeCheckpoint(current, where(storageKey)))) return
+        // A failing setItem (quota) leaves the previous value in place, so the contract holds.
+        storage.setItem(storageKey, text)
+      }),
+    )
   }
 
   async delete(key: string): Promise<void> {
     const storageKey = this.#prefix + key
-    await this.#exclusive(storageKey, () => {
-      this.#call('delete', (storage) => storage.removeItem(storageKey))
-    })
+    await this.#exclusive(storageKey, () => this.#call('delete', (storage) => storage.removeItem(storageKey)))
   }
 
   /** Removes every entry under this store's prefix, and nothing else. */
@@ -107,23 +107,17 @@ export class LocalStorageStore implements CheckpointStore {
 
   #call<T>(action: string, body: (storage: StorageLike) => T): T {
     try {
-      return body(this.#resolve())
+      const storage = (this.#storage ??= (globalThis as { localStorage?: StorageLike }).localStorage)
+      if (!storage) throw new StoreError('unavailable', 'localStorage is not available in this runtime (Deno needs --location)')
+      return body(storage)
     } catch (error) {
       throw toStoreError(error, action)
     }
   }
 
-  #resolve(): StorageLike {
-    if (this.#storage) return this.#storage
-    const storage = this.#given ?? (globalThis as { localStorage?: StorageLike }).localStorage
-    if (!storage) throw new StoreError('unavailable', 'localStorage is not available in this runtime (Deno needs --location)')
-    this.#storage = storage
-    return storage
-  }
-
   async #exclusive(storageKey: string, body: () => void): Promise<void> {
     const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks
-    if (!locks || typeof locks.request !== 'function') return body()
+    if (typeof locks?.request !== 'function') return body()
     try {
       await locks.request(`resumable-sse lock ${storageKey}`, body)
     } catch (error) {

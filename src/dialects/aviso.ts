@@ -1,6 +1,7 @@
 import { canonicalJson } from '../checkpoint/canonical-json.js'
 import type { Checkpoint } from '../checkpoint/contract.js'
 import { ConfigError, ProtocolError, ResumableSSEError } from '../errors.js'
+import { jsonObject, optionsObject, restartAt } from './common.js'
 import type { AttemptRequest, Dialect, DialectSession, DialectSink, Frame } from './dialect.js'
 
 export interface AvisoOptions {
@@ -47,8 +48,11 @@ const LIVE = 'live'
 /** Reconnect delays the reference client uses per `connection-closing` reason, ms. */
 const SHUTDOWN_DELAY = 5000
 
-// A u64 written in decimal; anything past 2^53 cannot be a sequence here (checked after parsing).
-const DECIMAL = /^\d+$/
+/**
+ * The frames read. `heartbeat` only proves liveness (the bytes already did); unknown frames are
+ * ignored so a newer server can add kinds without breaking older clients.
+ */
+const KINDS = ['live-notification', 'replay', 'replay-control', 'connection-closing', 'error']
 
 /**
  * aviso-server (ECMWF's notification service). The cursor travels in a JSON POST body rather than a
@@ -56,188 +60,107 @@ const DECIMAL = /^\d+$/
  * carry no SSE id; the sequence is the suffix of the CloudEvent id (`<event_type>@<sequence>`).
  */
 export function aviso(options: AvisoOptions): Dialect {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('Expected `aviso()` to be given an options object')
-  const { eventType, identifier, fromDate, replayOnly = false } = options
+  const { eventType, identifier, fromDate, replayOnly = false } = optionsObject(options, 'aviso')
   if (typeof eventType !== 'string' || eventType === '') throw new ConfigError('Expected aviso `eventType` to be a non-empty string')
   if (typeof identifier !== 'object' || identifier === null || Array.isArray(identifier)) {
     throw new ConfigError('Expected aviso `identifier` to be an object (use `{}` for every notification of the type)')
   }
   const start = fromDate === undefined ? undefined : dateParameter(fromDate)
-  // Canonical JSON, so `{a, b}` and `{b, a}` are the same subscription; it also rejects values that
-  // have no JSON form before any request is made.
-  const identity = canonicalJson({ event_type: eventType, identifier }, 'identifier')
+  const replaying = (mode: 'live' | 'replay') => replayOnly || mode === 'replay'
 
   return {
     name: 'aviso',
-    identity,
+    // Canonical JSON, so `{a, b}` and `{b, a}` are the same subscription; it also rejects values that
+    // have no JSON form before any request is made.
+    identity: canonicalJson({ event_type: eventType, identifier }, 'identifier'),
     defaultMethod: 'POST',
     ownsBody: true,
     // A filtered stream legitimately skips the sequences other identifiers took.
     contiguous: Object.keys(identifier).length === 0,
     prepare(request: AttemptRequest, position: Checkpoint | undefined, mode: 'live' | 'replay') {
-      const replay = replayOnly || mode === 'replay'
+      const replay = replaying(mode)
       const body: Record<string, unknown> = { event_type: eventType, identifier }
       // from_date is the bootstrap only: once a position exists, a date would re-read (or skip)
       // whatever shares the boundary second, while the sequence is exact.
       if (position?.cursor === LIVE) {
         // A restart after the replay limit: aviso cannot be asked for "the oldest it has" (that is the
         // history it refused), so a watch restarts live and a replay has nothing to restart from.
-        if (replay) throw new ReplayLimitError(undefined, 'aviso replay reached the replay limit and cannot restart: there is no live part in a replay')
+        if (replay) throw new ReplayLimitError(undefined, 'aviso replay cannot restart after the replay limit: a replay has no live part')
       } else if (position !== undefined) body.from_id = String(position.sequence + 1)
       else if (start !== undefined) body.from_date = start
       else if (replay) throw new ConfigError('aviso replay needs a start: pass `fromDate`, `from`, or resume from a checkpoint')
 
-      request.url = endpoint(request.url, replay ? 'replay' : 'watch')
+      // `{base}/api/v1/{watch|replay}`, keeping whatever path prefix and query the user's base URL has
+      // (the request's URL is this attempt's own copy, as for every dialect).
+      const url = request.url
+      url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/${replay ? 'replay' : 'watch'}`
       // A string body, so the core sends it verbatim. `text/plain` is a CORS "simple" content type:
       // the server has no OPTIONS route, so a browser preflight (which application/json triggers)
       // would fail. With an Authorization header a preflight happens anyway, so say what it is.
       request.body = JSON.stringify(body)
-      if (!request.headers.has('content-type')) {
-        request.headers.set('content-type', request.headers.has('authorization') ? 'application/json' : 'text/plain;charset=UTF-8')
+      const headers = request.headers
+      if (!headers.has('content-type')) headers.set('content-type', headers.has('authorization') ? 'application/json' : 'text/plain;charset=UTF-8')
+    },
+    restart: restartAt(LIVE),
+    open(_position: Checkpoint | undefined, mode: 'live' | 'replay'): DialectSession {
+      const replay = replaying(mode)
+      let replayCompleted = false
+      return {
+        frame({ event: kind, data, id: sseId }: Frame, sink: DialectSink): void {
+          if (!KINDS.includes(kind as string)) return
+          const body = jsonObject(data, `aviso ${kind} frame`, sink)
+          if (body === undefined) return
+          const fail = (message: string) => sink.fail(new ProtocolError(message))
+          if (kind === 'replay-control') {
+            // replay_started and anything newer: informational.
+            if (body.type === 'replay_completed') replayCompleted = true
+            else if (body.type === 'notification_replay_limit_reached') {
+              const max = typeof body.max_allowed === 'number' ? body.max_allowed : undefined
+              const detail = typeof body.message === 'string' ? `: ${body.message}` : ''
+              sink.fail(new ReplayLimitError(max, `aviso refused to replay from this position (at most ${max ?? '?'} notifications)${detail}`))
+            }
+          } else if (kind === 'connection-closing') {
+            const reason = body.reason
+            if (reason === 'max_duration_reached') sink.closing(0)
+            else if (reason === 'server_shutdown') sink.closing(SHUTDOWN_DELAY)
+            // Replay is finished only if the server said so; otherwise resume from the cursor. The history
+            // asked for was delivered: caught up (aviso has no notion of a stream closed for good).
+            else if (reason === 'end_of_stream') sink.closing(replay && replayCompleted ? 'up-to-date' : 0)
+            else fail(`aviso connection-closing with unknown reason ${JSON.stringify(reason)}`)
+          } else if (kind === 'error') {
+            const parts = [body.error, body.message].filter((part): part is string => typeof part === 'string' && part !== '')
+            const requestId = typeof body.request_id === 'string' ? ` (request id ${body.request_id})` : ''
+            fail(`aviso server error${requestId}: ${parts.join(': ') || data}`)
+          } else {
+            // A notification (live or replayed). The greeting of a live-only watch is shaped like one but is not one.
+            const id = body.id
+            if (body.type === 'connection_established' && id === undefined) return
+            if (typeof id !== 'string') return fail(`aviso ${kind} frame has no CloudEvent id`)
+            // The digits after the last `@`, with something before it: a u64 in decimal, and anything
+            // past 2^53 cannot be a sequence here (NaN when the id has no such suffix).
+            const sequence = Number(/^[^]+@(\d+)$/.exec(id)?.[1])
+            if (!Number.isSafeInteger(sequence)) return fail(`aviso notification id ${JSON.stringify(id)} is not <event_type>@<sequence>`)
+            sink.deliver(kind as string, data, sseId, sequence, String(sequence))
+          }
+        },
+        // The server always says goodbye with `connection-closing`; a body that just stops is a fault,
+        // even in replay mode, and resuming from the cursor is always safe.
+        ended: () => 'reconnect',
       }
     },
-    restart: (last: Checkpoint | undefined) => ({ sequence: last?.sequence ?? 0, cursor: LIVE }),
-    open(_position: Checkpoint | undefined, mode: 'live' | 'replay'): DialectSession {
-      return new AvisoSession(replayOnly || mode === 'replay')
-    },
   }
-}
-
-/** `{base}/api/v1/{name}`, keeping whatever path prefix and query the user's base URL has. */
-function endpoint(base: URL, name: 'watch' | 'replay'): URL {
-  const url = new URL(base.href)
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/${name}`
-  return url
 }
 
 function dateParameter(value: string | number | Date): string | number {
+  const bad = (what: string) => new ConfigError(`Expected aviso \`fromDate\` ${what}`)
   if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw new ConfigError('Expected aviso `fromDate` to be a valid Date')
+    if (Number.isNaN(value.getTime())) throw bad('to be a valid Date')
     return value.toISOString()
   }
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError('Expected aviso `fromDate` as a number to be unix seconds or milliseconds')
+    if (!Number.isSafeInteger(value) || value < 0) throw bad('as a number to be unix seconds or milliseconds')
     return value
   }
-  if (typeof value !== 'string' || value === '') throw new ConfigError('Expected aviso `fromDate` to be an RFC 3339 string, unix seconds/milliseconds or a Date')
+  if (typeof value !== 'string' || value === '') throw bad('to be an RFC 3339 string, unix seconds/milliseconds or a Date')
   return value
-}
-
-class AvisoSession implements DialectSession {
-  readonly #replay: boolean
-  #replayCompleted = false
-
-  constructor(replay: boolean) {
-    this.#replay = replay
-  }
-
-  frame(frame: Frame, sink: DialectSink): void {
-    switch (frame.event) {
-      case 'live-notification':
-      case 'replay':
-        this.#notification(frame, sink)
-        return
-      case 'replay-control':
-        this.#replayControl(frame, sink)
-        return
-      case 'connection-closing':
-        this.#closing(frame, sink)
-        return
-      case 'error':
-        this.#error(frame, sink)
-        return
-      default:
-        // `heartbeat` only proves liveness (the bytes already did); unknown frames are ignored so a
-        // newer server can add kinds without breaking older clients.
-        return
-    }
-  }
-
-  ended(): 'reconnect' {
-    // The server always says goodbye with `connection-closing`; a body that just stops is a fault,
-    // even in replay mode, and resuming from the cursor is always safe.
-    return 'reconnect'
-  }
-
-  #notification(frame: Frame, sink: DialectSink): void {
-    const event = parseObject(frame, sink)
-    if (event === undefined) return
-    // The greeting of a live-only watch is shaped like a notification but is not one.
-    if (event.type === 'connection_established' && event.id === undefined) return
-    const id = event.id
-    if (typeof id !== 'string') {
-      sink.fail(new ProtocolError(`aviso ${frame.event} frame has no CloudEvent id`))
-      return
-    }
-    const at = id.lastIndexOf('@')
-    const digits = at === -1 ? '' : id.slice(at + 1)
-    const sequence = Number(digits)
-    if (at <= 0 || !DECIMAL.test(digits) || !Number.isSafeInteger(sequence)) {
-      sink.fail(new ProtocolError(`aviso notification id ${JSON.stringify(id)} is not <event_type>@<sequence>`))
-      return
-    }
-    sink.deliver(frame.event ?? 'live-notification', frame.data, frame.id, sequence, String(sequence))
-  }
-
-  #replayControl(frame: Frame, sink: DialectSink): void {
-    const control = parseObject(frame, sink)
-    if (control === undefined) return
-    switch (control.type) {
-      case 'replay_completed':
-        this.#replayCompleted = true
-        return
-      case 'notification_replay_limit_reached': {
-        const max = typeof control.max_allowed === 'number' ? control.max_allowed : undefined
-        const detail = typeof control.message === 'string' ? `: ${control.message}` : ''
-        sink.fail(new ReplayLimitError(max, `aviso refused to replay the history from this position (at most ${max ?? '?'} notifications)${detail}`))
-        return
-      }
-      default:
-        // replay_started and anything newer: informational.
-        return
-    }
-  }
-
-  #closing(frame: Frame, sink: DialectSink): void {
-    const closing = parseObject(frame, sink)
-    if (closing === undefined) return
-    switch (closing.reason) {
-      case 'max_duration_reached':
-        sink.closing(0)
-        return
-      case 'server_shutdown':
-        sink.closing(SHUTDOWN_DELAY)
-        return
-      case 'end_of_stream':
-        // Replay is finished only if the server said so; otherwise resume from the cursor. The history
-        // asked for was delivered: caught up (aviso has no notion of a stream closed for good).
-        sink.closing(this.#replay && this.#replayCompleted ? 'up-to-date' : 0)
-        return
-      default:
-        sink.fail(new ProtocolError(`aviso connection-closing with unknown reason ${JSON.stringify(closing.reason)}`))
-    }
-  }
-
-  #error(frame: Frame, sink: DialectSink): void {
-    const error = parseObject(frame, sink)
-    if (error === undefined) return
-    const parts = [error.error, error.message].filter((part): part is string => typeof part === 'string' && part !== '')
-    const requestId = typeof error.request_id === 'string' ? ` (request id ${error.request_id})` : ''
-    sink.fail(new ProtocolError(`aviso server error${requestId}: ${parts.join(': ') || frame.data}`))
-  }
-}
-
-function parseObject(frame: Frame, sink: DialectSink): Record<string, unknown> | undefined {
-  let value: unknown
-  try {
-    value = JSON.parse(frame.data)
-  } catch (error) {
-    sink.fail(new ProtocolError(`aviso ${frame.event ?? 'message'} frame is not JSON`, { cause: error }))
-    return undefined
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    sink.fail(new ProtocolError(`aviso ${frame.event ?? 'message'} frame is not a JSON object`))
-    return undefined
-  }
-  return value as Record<string, unknown>
 }

@@ -1,5 +1,6 @@
 import type { Checkpoint } from '../checkpoint/contract.js'
 import { type HttpError, ProtocolError, ResumableSSEError } from '../errors.js'
+import { jsonObject, restartAt } from './common.js'
 import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame, MAX_CURSOR } from './dialect.js'
 
 /**
@@ -56,18 +57,85 @@ export function durableStreams(): Dialect {
       else if (!query.has('offset')) query.set('offset', '-1')
     },
     // After a 410: the whole stream as the server has it now (`offset=-1`), numbered on from `last`.
-    restart: (last: Checkpoint | undefined) => ({ sequence: last?.sequence ?? 0, cursor: '-1' }),
+    restart: restartAt('-1'),
     open(position: Checkpoint | undefined, mode: 'live' | 'replay'): DialectSession {
-      return new DurableStreamsSession(position, mode)
+      let sequence = position?.sequence ?? 0
+      /** Where the current batch starts: the last control's offset, or the position's. */
+      let offset = position?.cursor ?? FIRST_BATCH
+      let streamCursor = position?.meta?.[STREAM_CURSOR]
+      /** Data frames still to drop after resuming in the middle of a batch. */
+      let skip = Number(position?.meta?.[SKIP] ?? 0)
+      if (!(Number.isSafeInteger(skip) && skip > 0)) skip = 0
+      /** Data frames dropped since `offset`: they still count when numbering the batch's positions. */
+      let dropped = 0
+      let batch: string[] = []
+      let batchChars = 0
+      /** This connection delivered at least one control frame (it was healthy before it ended). */
+      let sawControl = false
+      let base64 = false
+      const withCursor = (cursor: string | undefined) => (cursor === undefined ? undefined : { [STREAM_CURSOR]: cursor })
+      return {
+        /** Called by the core with the response headers, when it does (see DialectSession.accepted). */
+        accepted(headers: Headers): void {
+          base64 = headers.get('stream-sse-data-encoding')?.toLowerCase() === 'base64'
+        },
+        rejected: (error: HttpError) => (error.status === 410 ? new StreamGoneError(error) : undefined),
+        frame(frame: Frame, sink: DialectSink): void {
+          const fail = (message: string) => sink.fail(new ProtocolError(message))
+          if (frame.event === 'data') {
+            if (skip > 0) {
+              // Already delivered (and committed) before the restart that resumed us mid-batch.
+              skip -= 1
+              dropped += 1
+              return
+            }
+            // One payload per frame; base64 has no line breaks of its own, so any are the server's folding.
+            const data = base64 ? frame.data.replace(/[\r\n]/g, '') : frame.data
+            if ((batchChars += data.length) > MAX_HELD_CHARS) return fail(`More than ${MAX_HELD_CHARS} characters of data frames arrived without a control frame to give their offset`)
+            batch.push(data)
+            return
+          }
+          if (frame.event !== 'control') return // injected or newer kinds: not ours to interpret
+
+          const control = jsonObject(frame.data, 'Durable Streams control frame', sink)
+          if (control === undefined) return
+          const next = control.streamNextOffset
+          const nextCursor = control.streamCursor
+          if (typeof next !== 'string' || next === '') return fail('Durable Streams control frame has no streamNextOffset')
+          if (nextCursor !== undefined && typeof nextCursor !== 'string') return fail('Durable Streams control frame has a non-string streamCursor')
+          if (!cursorFits(next)) return fail(`Durable Streams offset longer than ${MAX_CURSOR} bytes`)
+          sawControl = true
+
+          // Every control frame is a position. After a batch it is the last event's; a control frame with
+          // no new data that moves the offset (the first answer to `offset=now` or `-1`, the end of frames
+          // dropped after a mid-batch resume) is a position without an event, taking the next local
+          // sequence, so a reconnect or a restart asks from there and nothing appended meanwhile is
+          // skipped. While frames are still to be dropped the offset is behind what was delivered, so it
+          // is not a position yet.
+          if (batch.length === 0 && skip === 0 && next !== offset) sink.position(++sequence, next, withCursor(nextCursor))
+          const held = batch
+          batch = []
+          batchChars = 0
+          held.forEach((data, index) => {
+            sequence += 1
+            if (index === held.length - 1) sink.deliver('data', data, undefined, sequence, next, withCursor(nextCursor))
+            else sink.deliver('data', data, undefined, sequence, offset, { [SKIP]: String(dropped + index + 1), ...withCursor(streamCursor) })
+          })
+          offset = next
+          dropped = 0
+          if (nextCursor !== undefined) streamCursor = nextCursor
+
+          if (control.streamClosed === true) sink.closing('stream-closed')
+          else if (mode === 'replay' && control.upToDate === true) sink.closing('up-to-date')
+        },
+        // A body that ends without `streamClosed` is the server's periodic close (about every 60 s) or a
+        // fault; either way we resume from the last control, and unreleased data frames are read again from
+        // that offset. A close right after a control frame is routine: reconnect at once without counting
+        // a failure, or a quiet stream would climb the backoff (and exhaust maxRetries) one close at a time.
+        ended: () => (batch.length === 0 && sawControl ? 0 : 'reconnect'),
+      }
     },
   }
-}
-
-interface Control {
-  streamNextOffset: string
-  streamCursor: string | undefined
-  upToDate: boolean
-  streamClosed: boolean
 }
 
 /**
@@ -76,137 +144,3 @@ interface Control {
  * protocol error instead of an out-of-memory (the reference server sends a control per append batch).
  */
 const MAX_HELD_CHARS = 64 * 1024 * 1024
-
-class DurableStreamsSession implements DialectSession {
-  readonly #replay: boolean
-  #sequence: number
-  /** Where the current batch starts: the last control's offset, or the position's. */
-  #offset: string
-  #streamCursor: string | undefined
-  /** Data frames still to drop after resuming in the middle of a batch. */
-  #skip: number
-  /** Data frames dropped since `#offset`: they still count when numbering the batch's positions. */
-  #dropped = 0
-  #batch: string[] = []
-  #batchChars = 0
-  /** This connection delivered at least one control frame (it was healthy before it ended). */
-  #sawControl = false
-  #base64 = false
-
-  constructor(position: Checkpoint | undefined, mode: 'live' | 'replay') {
-    this.#replay = mode === 'replay'
-    this.#sequence = position?.sequence ?? 0
-    this.#offset = position?.cursor ?? FIRST_BATCH
-    this.#streamCursor = position?.meta?.[STREAM_CURSOR]
-    const skip = Number(position?.meta?.[SKIP] ?? 0)
-    this.#skip = Number.isSafeInteger(skip) && skip > 0 ? skip : 0
-  }
-
-  /** Called by the core with the response headers, when it does (see DialectSession.accepted). */
-  accepted(headers: Headers): void {
-    this.#base64 = headers.get('stream-sse-data-encoding')?.toLowerCase() === 'base64'
-  }
-
-  rejected(error: HttpError): ResumableSSEError | undefined {
-    return error.status === 410 ? new StreamGoneError(error) : undefined
-  }
-
-  frame(frame: Frame, sink: DialectSink): void {
-    if (frame.event === 'data') {
-      if (this.#skip > 0) {
-        // Already delivered (and committed) before the restart that resumed us mid-batch.
-        this.#skip -= 1
-        this.#dropped += 1
-        return
-      }
-      // One payload per frame; base64 has no line breaks of its own, so any are the server's folding.
-      const data = this.#base64 ? frame.data.replace(/[\r\n]/g, '') : frame.data
-      this.#batchChars += data.length
-      if (this.#batchChars > MAX_HELD_CHARS) {
-        sink.fail(new ProtocolError(`More than ${MAX_HELD_CHARS} characters of data frames arrived without a control frame to give their offset`))
-        return
-      }
-      this.#batch.push(data)
-      return
-    }
-    if (frame.event !== 'control') return // injected or newer kinds: not ours to interpret
-
-    const control = parseControl(frame.data)
-    if (control instanceof ProtocolError) {
-      sink.fail(control)
-      return
-    }
-    if (!cursorFits(control.streamNextOffset)) {
-      sink.fail(new ProtocolError(`Durable Streams offset longer than ${MAX_CURSOR} bytes`))
-      return
-    }
-    this.#sawControl = true
-    this.#release(control, sink)
-    if (control.streamClosed) sink.closing('stream-closed')
-    else if (this.#replay && control.upToDate) sink.closing('up-to-date')
-  }
-
-  ended(): 'reconnect' | number {
-    // A body that ends without `streamClosed` is the server's periodic close (about every 60 s) or a
-    // fault; either way we resume from the last control, and unreleased data frames are read again from
-    // that offset. A close right after a control frame is routine: reconnect at once without counting
-    // a failure, or a quiet stream would climb the backoff (and exhaust maxRetries) one close at a time.
-    return this.#batch.length === 0 && this.#sawControl ? 0 : 'reconnect'
-  }
-
-  /**
-   * Every control frame is a position. After a batch it is the last event's; a control frame with no
-   * new data that moves the offset (the first answer to `offset=now` or `-1`, the end of frames dropped
-   * after a mid-batch resume) is a position without an event, taking the next local sequence, so a
-   * reconnect or a restart asks from there and nothing appended meanwhile is skipped. While frames
-   * are still to be dropped the offset is behind what was delivered, so it is not a position yet.
-   */
-  #release(control: Control, sink: DialectSink): void {
-    const batch = this.#batch
-    if (batch.length === 0 && this.#skip === 0 && control.streamNextOffset !== this.#offset) {
-      sink.position(++this.#sequence, control.streamNextOffset, control.streamCursor === undefined ? undefined : { [STREAM_CURSOR]: control.streamCursor })
-    }
-    this.#batch = []
-    this.#batchChars = 0
-    const start = this.#offset
-    const startCursor = this.#streamCursor
-    for (let index = 0; index < batch.length; index += 1) {
-      const data = batch[index] as string
-      this.#sequence += 1
-      if (index === batch.length - 1) {
-        const meta = control.streamCursor === undefined ? undefined : { [STREAM_CURSOR]: control.streamCursor }
-        sink.deliver('data', data, undefined, this.#sequence, control.streamNextOffset, meta)
-      } else {
-        const meta: Record<string, string> = { [SKIP]: String(this.#dropped + index + 1) }
-        if (startCursor !== undefined) meta[STREAM_CURSOR] = startCursor
-        sink.deliver('data', data, undefined, this.#sequence, start, meta)
-      }
-    }
-    this.#offset = control.streamNextOffset
-    this.#dropped = 0
-    if (control.streamCursor !== undefined) this.#streamCursor = control.streamCursor
-  }
-}
-
-function parseControl(text: string): Control | ProtocolError {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (error) {
-    return new ProtocolError('Durable Streams control frame is not JSON', { cause: error })
-  }
-  if (typeof value !== 'object' || value === null) return new ProtocolError('Durable Streams control frame is not a JSON object')
-  const control = value as Record<string, unknown>
-  if (typeof control.streamNextOffset !== 'string' || control.streamNextOffset === '') {
-    return new ProtocolError('Durable Streams control frame has no streamNextOffset')
-  }
-  if (control.streamCursor !== undefined && typeof control.streamCursor !== 'string') {
-    return new ProtocolError('Durable Streams control frame has a non-string streamCursor')
-  }
-  return {
-    streamNextOffset: control.streamNextOffset,
-    streamCursor: control.streamCursor,
-    upToDate: control.upToDate === true,
-    streamClosed: control.streamClosed === true,
-  }
-}

@@ -1,6 +1,7 @@
 import { canonicalJson } from '../checkpoint/canonical-json.js'
 import type { Checkpoint } from '../checkpoint/contract.js'
 import { ConfigError, ResumableSSEError } from '../errors.js'
+import { optionsObject, restartAt } from './common.js'
 import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame } from './dialect.js'
 
 export interface MercureOptions {
@@ -39,8 +40,7 @@ const EARLIEST = 'earliest'
  * asked for, and that lost history is reported as a gap.
  */
 export function mercure(options: MercureOptions): Dialect {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('Expected `mercure()` to be given an options object')
-  const { protocol = 'draft-08', cursor = 'query', earliest = false } = options
+  const { protocol = 'draft-08', cursor = 'query', earliest = false } = optionsObject(options, 'mercure')
   if (protocol !== 'draft-08' && protocol !== 'draft-07') throw new ConfigError("Expected mercure `protocol` to be 'draft-08' or 'draft-07'")
   if (cursor !== 'query' && cursor !== 'header') throw new ConfigError("Expected mercure `cursor` to be 'query' or 'header'")
   const topics = matchers(typeof options.topics === 'string' ? [options.topics] : options.topics, 'topics')
@@ -73,9 +73,35 @@ export function mercure(options: MercureOptions): Dialect {
     },
     // Under `onCursorExpired: 'restart'`, lost history restarts from the oldest update the hub still
     // holds: `earliest` (which the hub answers with `earliest`, so a restart cannot expire again).
-    restart: (last) => ({ sequence: last?.sequence ?? 0, cursor: EARLIEST }),
+    restart: restartAt(EARLIEST),
     open(position: Checkpoint | undefined, _mode, onCursorExpired): DialectSession {
-      return new MercureSession(position?.sequence ?? 0, first(position), onCursorExpired === 'restart')
+      let sequence = position?.sequence ?? 0
+      const asked = first(position)
+      /** The hub does not hold the history between what we asked for and what it sends: report it once. */
+      let lost = false
+      return {
+        accepted(headers: Headers): ResumableSSEError | undefined {
+          if (asked === undefined) return undefined
+          // Absent (an old hub, or a cross-origin response that does not expose it): nothing is known.
+          const answered = headers.get('mercure-last-event-id') ?? headers.get('last-event-id')
+          // The one place where Mercure learns that history was lost: an expired cursor under
+          // `onCursorExpired: 'restart'`, otherwise a gap (below).
+          if (answered === null || answered === asked) return undefined
+          if (onCursorExpired === 'restart') return new ResumableSSEError('cursor-expired', `The Mercure hub no longer holds the history after ${asked}`)
+          lost = true
+          return undefined
+        },
+        frame({ id, event, data }: Frame, sink: DialectSink): void {
+          const type = event || 'message'
+          // An id too long to send back is delivered without a position (it would poison the store).
+          if (!id || !cursorFits(id)) return sink.deliverUnpositioned(type, data)
+          // Lost history is a jump of one in the local sequence, so the supervisor's gap rule reports it,
+          // in order, before the first event after the loss: a notice, or a GapError under strictGaps.
+          sequence += lost ? 2 : 1
+          lost = false
+          sink.deliver(type, data, id, sequence, id)
+        },
+      }
     },
   }
 }
@@ -85,49 +111,4 @@ function matchers(list: unknown, name: string): string[] {
     throw new ConfigError(`Expected mercure \`${name}\` to be a non-empty string or an array of them`)
   }
   return list as string[]
-}
-
-class MercureSession implements DialectSession {
-  #sequence: number
-  readonly #asked: string | undefined
-  /** The hub does not hold the history between what we asked for and what it sends: report it once. */
-  #lost = false
-  readonly #restartOnLoss: boolean
-
-  constructor(
-    sequence: number,
-    asked: string | undefined,
-    restartOnLoss: boolean,
-  ) {
-    this.#sequence = sequence
-    this.#asked = asked
-    this.#restartOnLoss = restartOnLoss
-  }
-
-  accepted(headers: Headers): ResumableSSEError | undefined {
-    if (this.#asked === undefined) return undefined
-    // Absent (an old hub, or a cross-origin response that does not expose it): nothing is known.
-    const answered = headers.get('mercure-last-event-id') ?? headers.get('last-event-id')
-    // The one place where Mercure learns that history was lost: an expired cursor under
-    // `onCursorExpired: 'restart'`, otherwise a gap (below).
-    if (answered === null || answered === this.#asked) return undefined
-    if (this.#restartOnLoss) return new ResumableSSEError('cursor-expired', `The Mercure hub no longer holds the history after ${this.#asked}`)
-    this.#lost = true
-    return undefined
-  }
-
-  frame(frame: Frame, sink: DialectSink): void {
-    const id = frame.id
-    const type = frame.event || 'message'
-    // An id too long to send back is delivered without a position (it would poison the store).
-    if (!id || !cursorFits(id)) {
-      sink.deliverUnpositioned(type, frame.data)
-      return
-    }
-    // Lost history is a jump of one in the local sequence, so the supervisor's gap rule reports it,
-    // in order, before the first event after the loss: a notice, or a GapError under strictGaps.
-    this.#sequence += this.#lost ? 2 : 1
-    this.#lost = false
-    sink.deliver(type, frame.data, id, this.#sequence, id)
-  }
 }
