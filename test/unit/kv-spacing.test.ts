@@ -84,7 +84,7 @@ describe('KVNamespaceStore in a long-lived isolate', () => {
     const { clock, runtime } = fakeClock()
     const { binding } = mapNamespace()
     const deleted: string[] = []
-    const counting: KVNamespaceLike = { ...binding, delete: async (key) => void deleted.push(key) && binding.delete(key) }
+    const counting: KVNamespaceLike = { ...binding, delete: (key) => (deleted.push(key), binding.delete(key)) }
     const store = new KVNamespaceStore(counting, { runtime })
     for (let user = 0; user < 100; user++) await store.put(`user-${user}`, checkpoint(1))
     await store.clear()
@@ -134,6 +134,27 @@ describe('KVNamespaceStore in a long-lived isolate', () => {
     await store.put('k', checkpoint(2))
     expect((await store.get('k'))?.sequence).toBe(4)
     expect(puts).toHaveLength(303)
+  })
+
+  it('a put racing the forgetting of its key (other keys added meanwhile) still keeps its spacing', async () => {
+    const { clock, runtime, fire } = fakeClock()
+    const { binding, data } = mapNamespace()
+    const writesOfK: string[] = []
+    const counting: KVNamespaceLike = { ...binding, put: (key, value) => (key.endsWith(':k') && writesOfK.push(value), binding.put(key, value)) }
+    const store = new KVNamespaceStore(counting, { runtime })
+    await store.put('k', checkpoint(1))
+    clock.now += later
+    // Not awaited: while k's put reads KV, 100 new keys arrive and the store forgets idle keys.
+    const racing = [store.put('k', checkpoint(2)), ...Array.from({ length: 100 }, (_, user) => store.put(`user-${user}`, checkpoint(1)))]
+    await Promise.all(racing)
+    await store.put('k', checkpoint(3)) // inside k's interval: deferred, not a second write at once
+    expect(writesOfK).toHaveLength(2)
+    expect((await store.get('k'))?.sequence).toBe(3)
+    clock.now += 1000
+    fire()
+    await store.flush()
+    expect(writesOfK).toHaveLength(3)
+    expect(JSON.parse(data.get('resumable-sse:k')!)).toMatchObject({ sequence: 3 })
   })
 
   it('a failed put changes nothing, and the key is forgotten afterwards like any other', async () => {
