@@ -4,6 +4,7 @@ import { DEFAULTS } from '../config.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
 import { ResumableSSEError } from '../errors.js'
+import { callUser } from '../delivery/status.js'
 import { initialState, type Input, type MachineState } from '../supervisor/machine.js'
 import { Driver, type DriverOptions } from '../supervisor/driver.js'
 import type { Role, Status, StatusChange, StatusReason } from '../types.js'
@@ -112,7 +113,16 @@ export class SharedSource implements Source {
         const held = new Promise<void>((resolve) => {
           this.#release = resolve
         })
-        this.#lead()
+        try {
+          this.#lead()
+        } catch (cause) {
+          // Thrown here it would only reject the request, unseen, and leave the tab neither leading
+          // nor in the queue. It is this tab's failure, not the stream's (as when its store fails):
+          // its subscription ends with it, the others are not told, and the next tab in the queue leads.
+          const error = new ResumableSSEError('share', 'shareAcrossTabs: this tab failed to take the connection over', { cause })
+          if (this.#leader) this.post({ type: 'failed', error })
+          else this.#end('error', error)
+        }
         return held
       })
       .catch(() => {}) // withdrawn from the queue by close()
@@ -311,7 +321,8 @@ export class SharedSource implements Source {
     const catchUp = this.#catchUp
     this.#catchUp = undefined
     catchUp?.abort()
-    this.#onRole('leader')
+    // User code (onNotice): its exception is reported like a listener's and does not stop the take-over.
+    callUser(this.#onRole, 'leader')
     const options = this.#options
     const wireStatus = ({ error, ...rest }: StatusChange): WireStatus => (error ? { ...rest, error: { code: error.code, message: error.message } } : rest)
     const report = (change: StatusChange): void => {
