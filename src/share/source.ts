@@ -274,14 +274,12 @@ export class SharedSource implements Source {
     const behind = (): boolean => this.#behind >= half || this.#behindChars >= halfChars
     /** Hands the consumer its backlog: as much as its buffer takes, or (`all`) everything. */
     const give = (all: boolean): void => {
-      const backlog = this.#window.newest(this.#behind)
-      let given = 0
-      while (given < backlog.length && (all || !channel.isFull())) {
-        const wire = backlog[given++]!
+      // One event at a time from the window, O(1) each: no copy of the backlog per step.
+      while (this.#behind > 0 && (all || !channel.isFull())) {
+        const wire = this.#window.back(this.#behind--)
         this.#behindChars -= sizeOf(wire)
         channel.push(toEntry(wire))
       }
-      this.#behind -= given
       if (this.#behind === 0) this.#behindChars = 0
       if (!behind()) for (const wake of waiters.splice(0)) wake()
     }
