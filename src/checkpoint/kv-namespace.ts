@@ -122,7 +122,8 @@ export class KVNamespaceStore implements CheckpointStore {
       if (writes.size >= this.#state.room) this.#sweep()
       const write = (value: Checkpoint) =>
         this.#state.mutex.run(key, async () => {
-          if (behind!.pending === value && supersedes(value, await this.#read(key, 'put'))) await this.#write(key, value)
+          if (behind!.pending !== value || !supersedes(value, await this.#read(key, 'put'))) return
+          await this.#call('put', () => this.#kv.put(this.#prefix + key, encodeCheckpoint(value)))
         })
       writes.set(key, (behind = new WriteBehind(this.#clock, this.#interval, write)))
     }
@@ -182,7 +183,7 @@ export class KVNamespaceStore implements CheckpointStore {
       const keys = new Set(this.#sweep().keys())
       let cursor: string | undefined
       do {
-        const page = await this.#call('clear', () => this.#kv.list(cursor === undefined ? { prefix: this.#prefix } : { prefix: this.#prefix, cursor }))
+        const page = await this.#call('clear', () => this.#kv.list({ prefix: this.#prefix, ...(cursor && { cursor }) }))
         for (const { name } of page.keys) keys.add(name.slice(this.#prefix.length))
         cursor = page.list_complete ? undefined : page.cursor
       } while (cursor)
@@ -228,10 +229,6 @@ export class KVNamespaceStore implements CheckpointStore {
     } catch (error) {
       throw toStoreError(error, action)
     }
-  }
-
-  #write(key: string, checkpoint: Checkpoint): Promise<unknown> {
-    return this.#call('put', () => this.#kv.put(this.#prefix + key, encodeCheckpoint(checkpoint)))
   }
 
   async #read(key: string, action: string): Promise<Checkpoint | undefined> {

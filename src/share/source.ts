@@ -118,10 +118,9 @@ export class SharedSource implements Source {
         } catch (cause) {
           // Thrown here it would only reject the request, unseen, and leave the tab neither leading
           // nor in the queue. It is this tab's failure, not the stream's (as when its store fails):
-          // its subscription ends with it, the others are not told, and the next tab in the queue leads.
-          const error = new ResumableSSEError('share', 'shareAcrossTabs: this tab failed to take the connection over', { cause })
-          if (this.#leader) this.post({ type: 'failed', error })
-          else this.#end('error', error)
+          // its subscription ends with it (`post` as a leader or not), the others are not told, and the
+          // next tab in the queue leads.
+          this.post({ type: 'failed', error: new ResumableSSEError('share', 'could not lead the shared connection', { cause }) })
         }
         return held
       })
@@ -280,7 +279,6 @@ export class SharedSource implements Source {
         this.#behindChars -= sizeOf(wire)
         channel.push(toEntry(wire))
       }
-      if (this.#behind === 0) this.#behindChars = 0
       if (!behind()) for (const wake of waiters.splice(0)) wake()
     }
     const drain = (): void => {

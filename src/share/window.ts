@@ -20,7 +20,7 @@ export class RecentWindow {
   constructor(
     floor: Ordinal,
     readonly capacity: number,
-    readonly maxChars = Number.POSITIVE_INFINITY,
+    readonly maxChars = Infinity,
   ) {
     this.#floor = floor
   }
