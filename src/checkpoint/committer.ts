@@ -35,10 +35,11 @@ export class WriteBehind<T> {
 
   /**
    * From when this write-behind holds nothing a new one would not (its spacing is up): Infinity while
-   * a value is pending, a write is in flight or a timer is set. `KVNamespaceStore` forgets it then.
+   * a value is pending or a write is in flight (a timer without a pending value writes nothing).
+   * `KVNamespaceStore` forgets it then.
    */
   get idleFrom(): number {
-    return this.pending !== undefined || this.#inflight || this.#timer !== undefined ? Infinity : this.#next
+    return this.pending !== undefined || this.#inflight ? Infinity : this.#next
   }
 
   /** Remembers `value` as the newest; returns the write when it starts at once (the interval was up). */
