@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'gap' //             a sequence jump on a stream the dialect declares contiguous (strict mode)
   | 'cursor-expired' //  the server no longer has history from our cursor
   | 'retries-exhausted' // `maxRetries` failed attempts in a row (the last failure is the `cause`)
+  | 'share' //           shareAcrossTabs: this tab failed to take the shared connection over (see `cause`)
 
 /** Marks our errors across realms and bundle copies (`Symbol.for` is shared by every realm). */
 const BRAND = Symbol.for('resumable-sse.error')

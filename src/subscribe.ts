@@ -107,8 +107,10 @@ class ResumableSubscription implements Subscription {
   }
 
   #notifyRole(role: Role): Role {
+    // The role first: the notice is user code, and whatever it does (throw) the role is true.
+    this.#role = role
     this.#config.onNotice?.({ kind: 'role', role })
-    return (this.#role = role)
+    return role
   }
 
   get reconnects(): number {

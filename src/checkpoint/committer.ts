@@ -33,6 +33,15 @@ export class WriteBehind<T> {
     readonly onError: (error: unknown) => void = noop,
   ) {}
 
+  /**
+   * From when this write-behind holds nothing a new one would not (its spacing is up): Infinity while
+   * a value is pending or a write is in flight (a timer without a pending value writes nothing).
+   * `KVNamespaceStore` forgets it then.
+   */
+  get idleFrom(): number {
+    return this.pending !== undefined || this.#inflight ? Infinity : this.#next
+  }
+
   /** Remembers `value` as the newest; returns the write when it starts at once (the interval was up). */
   offer(value: T): Promise<void> | undefined {
     this.pending = value

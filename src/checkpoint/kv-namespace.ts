@@ -42,12 +42,24 @@ export interface KVNamespaceStoreOptions {
 
 /** Handles over one binding object and prefix share this, so the isolate writes each key through one queue. */
 interface NamespaceState {
-  /** One write-behind per key this isolate wrote (the keys `clear()` knows without listing). */
+  /**
+   * A write-behind per key this isolate has pending or wrote lately (the keys `clear()` knows without
+   * listing). An isolate outlives requests and serves many users: a key is forgotten (`#sweep`) once
+   * it has nothing pending and `LIST_LAG` has passed since its spacing was up.
+   */
   writes: Map<string, WriteBehind<Checkpoint>>
+  /** Size at which adding a key sweeps first: twice what the last sweep left, so O(1) per key amortised. */
+  room: number
   mutex: KeyedMutex
   /** Operations called and not yet settled: `flush()` waits for them too. */
   calls: Set<Promise<unknown>>
 }
+
+/**
+ * How long a key written here is remembered after its spacing is up: KV's `list` (like its reads
+ * elsewhere) may take about a minute to show a write, and `clear()` must still delete it.
+ */
+const LIST_LAG = 60_000
 
 // Pure: a bundle that never constructs the store drops it (the package is `sideEffects: false`).
 const namespaces = /* @__PURE__ */ new WeakMap<object, Map<string, NamespaceState>>()
@@ -76,6 +88,8 @@ export class KVNamespaceStore implements CheckpointStore {
   readonly #kv: KVNamespaceLike
   readonly #prefix: string
   readonly #state: NamespaceState
+  /** `#state.writes` */
+  readonly #keys: Map<string, WriteBehind<Checkpoint>>
   readonly #clock: Clock
   readonly #interval: number
 
@@ -90,8 +104,9 @@ export class KVNamespaceStore implements CheckpointStore {
     let byPrefix = namespaces.get(namespace)
     if (!byPrefix) namespaces.set(namespace, (byPrefix = new Map()))
     let state = byPrefix.get(this.#prefix)
-    if (!state) byPrefix.set(this.#prefix, (state = { writes: new Map(), mutex: new KeyedMutex(), calls: new Set() }))
+    if (!state) byPrefix.set(this.#prefix, (state = { writes: new Map(), room: 0, mutex: new KeyedMutex(), calls: new Set() }))
     this.#state = state
+    this.#keys = state.writes
     this.#clock = options.runtime ?? { now: Date.now, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>) }
     this.#interval = interval
   }
@@ -101,12 +116,14 @@ export class KVNamespaceStore implements CheckpointStore {
    * isolate may have moved on, and a delete may have dropped the value since it was offered.
    */
   #writes(key: string): WriteBehind<Checkpoint> {
-    const { writes, mutex } = this.#state
+    const writes = this.#keys
     let behind = writes.get(key)
     if (!behind) {
+      if (writes.size >= this.#state.room) this.#sweep()
       const write = (value: Checkpoint) =>
-        mutex.run(key, async () => {
-          if (behind!.pending === value && supersedes(value, await this.#read(key, 'put'))) await this.#write(key, value)
+        this.#state.mutex.run(key, async () => {
+          if (behind!.pending !== value || !supersedes(value, await this.#read(key, 'put'))) return
+          await this.#call('put', () => this.#kv.put(this.#prefix + key, encodeCheckpoint(value)))
         })
       writes.set(key, (behind = new WriteBehind(this.#clock, this.#interval, write)))
     }
@@ -116,7 +133,7 @@ export class KVNamespaceStore implements CheckpointStore {
   get(key: string): Promise<Checkpoint | undefined> {
     return this.#track(async () => {
       const stored = await this.#read(key, 'get')
-      const pending = this.#state.writes.get(key)?.pending
+      const pending = this.#keys.get(key)?.pending
       const newest = pending && supersedes(pending, stored) ? pending : stored
       return newest && copy(newest)
     })
@@ -126,19 +143,21 @@ export class KVNamespaceStore implements CheckpointStore {
     return this.#track(async () => {
       assertValidCheckpoint(checkpoint)
       const next = copy(checkpoint)
-      const writes = this.#writes(key)
       const started = await this.#state.mutex.run(key, async () => {
-        const pending = writes.pending
+        const pending = this.#keys.get(key)?.pending
         // With a value pending, KV already said this key is readable and below it.
         // Otherwise rule 4: garbage under our key rejects the put (the read throws) and stays there.
         if (pending ? !supersedes(next, pending) : !supersedes(next, await this.#read(key, 'put'))) return
-        return { write: writes.offer(next) }
+        // Taken only now (after the read) and offered at once: a sweep meanwhile may have forgotten it.
+        return { write: this.#writes(key).offer(next) }
       })
       // Outside the lock: the write takes it. A write started at once rejects this put when it fails.
       try {
         await started?.write
       } catch (error) {
-        if (writes.pending === next) writes.drop()
+        // Still ours: a key with a value pending is never forgotten.
+        const writes = this.#keys.get(key)
+        if (writes?.pending === next) writes.drop()
         throw error
       }
     })
@@ -149,11 +168,7 @@ export class KVNamespaceStore implements CheckpointStore {
       this.#state.mutex.run(key, async () => {
         // A delete is a write as far as KV's per-key rate limit is concerned.
         this.#writes(key).drop()
-        try {
-          await this.#kv.delete(this.#prefix + key)
-        } catch (error) {
-          throw toStoreError(error, 'delete')
-        }
+        await this.#call('delete', () => this.#kv.delete(this.#prefix + key))
       }),
     )
   }
@@ -165,15 +180,10 @@ export class KVNamespaceStore implements CheckpointStore {
    */
   clear(): Promise<void> {
     return this.#track(async () => {
-      const keys = new Set(this.#state.writes.keys())
+      const keys = new Set(this.#sweep().keys())
       let cursor: string | undefined
       do {
-        let page: Awaited<ReturnType<KVNamespaceLike['list']>>
-        try {
-          page = await this.#kv.list(cursor === undefined ? { prefix: this.#prefix } : { prefix: this.#prefix, cursor })
-        } catch (error) {
-          throw toStoreError(error, 'clear')
-        }
+        const page = await this.#call('clear', () => this.#kv.list({ prefix: this.#prefix, ...(cursor && { cursor }) }))
         for (const { name } of page.keys) keys.add(name.slice(this.#prefix.length))
         cursor = page.list_complete ? undefined : page.cursor
       } while (cursor)
@@ -188,8 +198,18 @@ export class KVNamespaceStore implements CheckpointStore {
    */
   async flush(): Promise<void> {
     await Promise.allSettled([...this.#state.calls])
-    const results = await Promise.allSettled([...this.#state.writes.values()].map((behind) => behind.flush(true)))
-    for (const result of results) if (result.status === 'rejected') throw result.reason
+    const flushes = [...this.#sweep().values()].map((behind) => behind.flush(true))
+    // Every key is tried; then the first failure (in key order) rejects.
+    await Promise.allSettled(flushes)
+    await Promise.all(flushes)
+  }
+
+  /** Forgets the keys with nothing left to do here (see `NamespaceState.writes`); returns the rest. */
+  #sweep(): Map<string, WriteBehind<Checkpoint>> {
+    const writes = this.#keys
+    for (const [key, behind] of writes) if (behind.idleFrom + LIST_LAG <= behind.clock.now()) writes.delete(key)
+    this.#state.room = 2 * writes.size + 64
+    return writes
   }
 
   /** Registers the operation at once (synchronously), so a `flush()` called right after sees it. */
@@ -202,21 +222,17 @@ export class KVNamespaceStore implements CheckpointStore {
     return promise
   }
 
-  async #write(key: string, checkpoint: Checkpoint): Promise<void> {
+  /** A call to KV; its failure rejects as a `StoreError` of `action`. */
+  async #call<T>(action: string, call: () => Promise<T>): Promise<T> {
     try {
-      await this.#kv.put(this.#prefix + key, encodeCheckpoint(checkpoint))
+      return await call()
     } catch (error) {
-      throw toStoreError(error, 'put')
+      throw toStoreError(error, action)
     }
   }
 
   async #read(key: string, action: string): Promise<Checkpoint | undefined> {
-    let text: string | null
-    try {
-      text = await this.#kv.get(this.#prefix + key, 'text')
-    } catch (error) {
-      throw toStoreError(error, action)
-    }
+    const text = await this.#call(action, () => this.#kv.get(this.#prefix + key, 'text'))
     return text === null ? undefined : decodeCheckpoint(text, `KV[${JSON.stringify(this.#prefix + key)}]`)
   }
 }

@@ -4,6 +4,7 @@ import { DEFAULTS } from '../config.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
 import { ResumableSSEError } from '../errors.js'
+import { callUser } from '../delivery/status.js'
 import { initialState, type Input, type MachineState } from '../supervisor/machine.js'
 import { Driver, type DriverOptions } from '../supervisor/driver.js'
 import type { Role, Status, StatusChange, StatusReason } from '../types.js'
@@ -112,7 +113,15 @@ export class SharedSource implements Source {
         const held = new Promise<void>((resolve) => {
           this.#release = resolve
         })
-        this.#lead()
+        try {
+          this.#lead()
+        } catch (cause) {
+          // Thrown here it would only reject the request, unseen, and leave the tab neither leading
+          // nor in the queue. It is this tab's failure, not the stream's (as when its store fails):
+          // its subscription ends with it (`post` as a leader or not), the others are not told, and the
+          // next tab in the queue leads.
+          this.post({ type: 'failed', error: new ResumableSSEError('share', 'could not lead the shared connection', { cause }) })
+        }
         return held
       })
       .catch(() => {}) // withdrawn from the queue by close()
@@ -264,15 +273,12 @@ export class SharedSource implements Source {
     const behind = (): boolean => this.#behind >= half || this.#behindChars >= halfChars
     /** Hands the consumer its backlog: as much as its buffer takes, or (`all`) everything. */
     const give = (all: boolean): void => {
-      const backlog = this.#window.newest(this.#behind)
-      let given = 0
-      while (given < backlog.length && (all || !channel.isFull())) {
-        const wire = backlog[given++]!
+      // One event at a time from the window, O(1) each: no copy of the backlog per step.
+      while (this.#behind > 0 && (all || !channel.isFull())) {
+        const wire = this.#window.back(this.#behind--)
         this.#behindChars -= sizeOf(wire)
         channel.push(toEntry(wire))
       }
-      this.#behind -= given
-      if (this.#behind === 0) this.#behindChars = 0
       if (!behind()) for (const wake of waiters.splice(0)) wake()
     }
     const drain = (): void => {
@@ -311,7 +317,8 @@ export class SharedSource implements Source {
     const catchUp = this.#catchUp
     this.#catchUp = undefined
     catchUp?.abort()
-    this.#onRole('leader')
+    // User code (onNotice): its exception is reported like a listener's and does not stop the take-over.
+    callUser(this.#onRole, 'leader')
     const options = this.#options
     const wireStatus = ({ error, ...rest }: StatusChange): WireStatus => (error ? { ...rest, error: { code: error.code, message: error.message } } : rest)
     const report = (change: StatusChange): void => {

@@ -20,7 +20,7 @@ export class RecentWindow {
   constructor(
     floor: Ordinal,
     readonly capacity: number,
-    readonly maxChars = Number.POSITIVE_INFINITY,
+    readonly maxChars = Infinity,
   ) {
     this.#floor = floor
   }
@@ -41,9 +41,9 @@ export class RecentWindow {
     }
   }
 
-  /** The newest `count` events, oldest first. */
-  newest(count: number): WireEvent[] {
-    return count > 0 ? this.#events.slice(Math.max(this.#head, this.#events.length - count)) : []
+  /** The `n`th newest event held (1: the newest). */
+  back(n: number): WireEvent {
+    return this.#events[this.#events.length - n] as WireEvent
   }
 
   /**

@@ -21,7 +21,7 @@ interface Seen {
 }
 interface Harness {
   build: string
-  start(url: string, memory?: boolean): string
+  start(url: string, memory?: boolean, throwOnLead?: boolean): string
   role(): string
   status(): string
   key(): string
@@ -31,6 +31,7 @@ interface Harness {
   notices(): Array<{ kind: string; role?: string; sequence?: number }>
   statuses(): string[]
   ended(): string | undefined
+  reported(): string[]
   close(): Promise<void>
   checkpoint(): number | undefined
   stored(): Promise<number | undefined>
@@ -273,6 +274,28 @@ describe('shareAcrossTabs in Chromium (one profile, several pages)', () => {
       expect(await roles(pages)).toEqual(['follower', 'follower', 'leader'])
       await expectConnections(sid, 1)
       for (const [i, page] of pages.entries()) expectContiguous(await call(page, 'events'), `page ${i}`)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+    await expectConnections(sid, 0)
+  })
+
+  // Regression (review): the exception escaped into the lock's callback, which swallowed it: the page
+  // had lost the lock without leading, and nothing said why.
+  it("a page whose onNotice throws on the 'leader' notice still leads, and the exception is reported to the page", async () => {
+    const { sid, url } = feed()
+    const pages = [await open(), await open()]
+    try {
+      await call(pages[0]!, 'start', url, true, true)
+      await until('the first page to see events', async () => (await call(pages[0]!, 'count')) > 0)
+      await call(pages[1]!, 'start', url, true)
+      await waitForMore(pages, 20)
+      expect(await roles(pages)).toEqual(['follower', 'leader'])
+      expect(await call(pages[0]!, 'role')).toBe('leader')
+      expect(await call(pages[0]!, 'reported')).toEqual(['the app failed on the role notice'])
+      await expectConnections(sid, 1)
+      for (const [i, page] of pages.entries()) expectContiguous(await call(page, 'events'), `page ${i}`)
+      expect(await call(pages[0]!, 'ended')).toBeUndefined()
     } finally {
       await Promise.all(pages.map((p) => p.close()))
     }

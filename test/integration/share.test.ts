@@ -194,6 +194,35 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
   })
 
+  // Regression (review): each step of the leader consumer's drain copied its whole backlog out of the
+  // window to hand over one event, O(n) per event. Counted, not timed: the WireEvents copied meanwhile.
+  it("the leader's consumer catching up on a long backlog is handed it without copying it per event", async () => {
+    uninstall = installLocks()
+    const { url } = server.feed({ total: 500, hold: true })
+    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 1, shareAcrossTabs: true })
+    subs.push(leader)
+    const events = leader[Symbol.asyncIterator]()
+    const seen = [(await events.next()).value!.sequence]
+    // A follower takes everything at once: once it has the 500th, the leader's consumer is ~498 behind.
+    const follower = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    subs.push(follower)
+    await collect(follower, (s) => s.at(-1) === 500)
+    const slice = Array.prototype.slice
+    let copied = 0
+    Array.prototype.slice = function (this: unknown[], ...args: [number?, number?]) {
+      const result = slice.apply(this, args)
+      if (Array.isArray(result[0]) && result[0].length === 7) copied += result.length // WireEvents
+      return result
+    }
+    try {
+      while (seen.at(-1) !== 500) seen.push((await events.next()).value!.sequence)
+    } finally {
+      Array.prototype.slice = slice
+    }
+    expect(seen).toEqual(Array.from({ length: 500 }, (_, i) => i + 1))
+    expect(copied).toBeLessThan(500)
+  })
+
   it("a leader whose consumer dawdles does not hold the other tabs back, and misses nothing itself", async () => {
     uninstall = installLocks()
     const { sid, url } = server.feed({ total: 1_000_000, interval: 2, hold: true })
@@ -294,6 +323,71 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     // It heard the end before it could take over: no connection of its own.
     await new Promise((r) => setTimeout(r, 700))
     expect(server.log(sid)).toHaveLength(3)
+  })
+
+  // Regression (review): an exception inside the lock's callback was swallowed: the tab neither led nor
+  // followed (the lock was gone), and nothing said why.
+  it("an onNotice that throws on the 'leader' notice is reported like a listener's exception, and the tab leads", async () => {
+    uninstall = installLocks()
+    const reported: unknown[] = []
+    const scope = globalThis as { reportError?: (error: unknown) => void }
+    scope.reportError = (error) => reported.push(error)
+    try {
+      const { sid, url } = server.feed({ total: 1_000_000, interval: 5, hold: true })
+      const oops = new Error('the app failed on the role notice')
+      const leader = subscribe({
+        url,
+        store: new MemoryStore(),
+        shareAcrossTabs: true,
+        onNotice: (notice) => {
+          if (notice.kind === 'role') throw oops
+        },
+      })
+      subs.push(leader)
+      const seen = await collect(leader, (s) => s.length >= 10)
+      expect(contiguous(seen)).toBe(true)
+      expect(leader.role).toBe('leader')
+      expect(reported).toEqual([oops])
+      expect(server.log(sid)).toHaveLength(1)
+    } finally {
+      delete scope.reportError
+    }
+  })
+
+  it("an exception while a tab takes over fails that tab's subscription with a 'share' error and the next tab leads", async () => {
+    uninstall = installLocks()
+    // The first 'hi' (the new leader's greeting) cannot be posted: a failure inside the take-over.
+    const post = BroadcastChannel.prototype.postMessage
+    let failed = false
+    BroadcastChannel.prototype.postMessage = function (this: BroadcastChannel, message: unknown) {
+      if (!failed && (message as { t?: string }).t === 'hi') {
+        failed = true
+        throw new DOMException('could not be cloned', 'DataCloneError')
+      }
+      return post.call(this, message)
+    }
+    try {
+      const { url } = server.feed({ total: 1_000_000, interval: 5, hold: true })
+      const first = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+      subs.push(first)
+      const error = await (async () => {
+        for await (const _ of first);
+      })().then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; cause?: unknown },
+      )
+      expect(error?.code).toBe('share')
+      expect((error?.cause as Error).name).toBe('DataCloneError')
+      expect(first.status).toBe('closed')
+      // The lock is free again: the next tab leads and streams.
+      const second = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+      subs.push(second)
+      const seen = await collect(second, (s) => s.length >= 10)
+      expect(second.role).toBe('leader')
+      expect(contiguous(seen)).toBe(true)
+    } finally {
+      BroadcastChannel.prototype.postMessage = post
+    }
   })
 
   it('a joiner behind the window fetches up to it over a short connection of its own, then follows', async () => {
