@@ -239,7 +239,7 @@ export async function runAttempt(built: BuiltRequest, controller: AbortControlle
 
     const { status, headers } = response
     if (status !== 200) {
-      const body = await readBounded(response)
+      const body = await readBounded(response, signal)
       const requestId = REQUEST_ID_HEADERS.map((name) => headers.get(name)).find((v) => v) ?? undefined
       const error = new HttpError(status, body, requestId)
       // The dialect may know what a status means on its protocol (a Durable Streams 410 is an expired
@@ -294,10 +294,15 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   })
 }
 
-/** The first few KiB of an error body, for the error message; never the whole thing. */
-async function readBounded(response: Response): Promise<string> {
+/**
+ * The first few KiB of an error body, for the error message; never the whole thing. Cancelled on abort,
+ * as in readBody: a body that does not follow the signal must not hold a closed or starved attempt.
+ */
+async function readBounded(response: Response, signal: AbortSignal): Promise<string> {
   if (response.body === null) return ''
   const reader = response.body.getReader()
+  const cancel = () => void reader.cancel().catch(() => {})
+  signal.addEventListener('abort', cancel, { once: true })
   const decoder = new TextDecoder()
   let text = ''
   try {
@@ -309,7 +314,8 @@ async function readBounded(response: Response): Promise<string> {
   } catch {
     // A body that fails mid-read still leaves us the status; the text is best-effort.
   } finally {
-    reader.cancel().catch(() => {})
+    signal.removeEventListener('abort', cancel)
+    cancel()
   }
   return text.slice(0, MAX_ERROR_BODY)
 }

@@ -221,6 +221,34 @@ describe('cancellation at awkward moments', () => {
     expect(seen).toEqual([1, 2])
   })
 
+  // Regression (was a bug before the size refactor too, now fixed): src/wire/attempt.ts `readBounded` —
+  // the same root cause on the error path. The first KiB of a non-200 body is read for the HttpError's
+  // message, and that read only ended when the body observed the abort. With a body that does not, a
+  // server that answers 503 and then stalls the body held the attempt forever: starvation aborted the
+  // controller, but no outcome ever reached the machine (no reconnect, no timer, status 'connecting').
+  it('heartbeat starvation while an error body is read recovers even when the body does not observe the abort signal', async () => {
+    const f = scripted([() => new Response(body(['Service Unavailable'], { hold: true }), { status: 503 }), () => sse(body(['id: 1\ndata: a\n\n']))])
+    const sub = subscribe({ url: URL_, fetch: f.fetch, heartbeatTimeout: 50, backoff: { baseDelay: 0 }, mode: 'replay' })
+    const seen: number[] = []
+    const run = (async () => {
+      for await (const event of sub) seen.push(event.sequence)
+    })()
+    const outcome = await within(run, 800)
+    await sub.close()
+    expect(outcome).not.toBe(STUCK)
+    expect(seen).toEqual([1])
+  })
+
+  it('an error body still being read when close() comes is cancelled', async () => {
+    let cancelled = false
+    let fetched = false
+    const fetchFn = async () => ((fetched = true), new Response(body(['Service Unavailable'], { hold: true, onCancel: () => (cancelled = true) }), { status: 503 }))
+    const sub = subscribe({ url: URL_, fetch: fetchFn, heartbeatTimeout: false })
+    await vi.waitFor(() => expect(fetched).toBe(true))
+    await sub.close()
+    await vi.waitFor(() => expect(cancelled).toBe(true), { timeout: 300 })
+  })
+
   // Regression (was a bug, now fixed): src/delivery/channel.ts:351-354 — the channel has one `#waiter` slot, and `#next`
   // (then src/subscribe.ts:186, now `Consumer#next`) calls `pull()` for every next() made while the buffer is empty. A second
   // next() before the first settled overwrites the first waiter: that promise never settles (not even on
