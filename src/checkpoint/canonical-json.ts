@@ -36,8 +36,9 @@ function encode(input: unknown, path: string, key: string, ancestors: Set<object
   if (ancestors.has(object)) fail(path, 'it contains itself (a cycle)')
   ancestors.add(object)
   // An array's items join with commas in a template; an `undefined` item is `null`, as in JSON.stringify.
+  // Array.from, not map: map skips holes, which would leave `[1,,2]`; a hole is `undefined` here.
   const out = Array.isArray(object)
-    ? `[${object.map((item: unknown, index) => (item === undefined ? 'null' : encode(item, `${path}[${index}]`, String(index), ancestors)))}]`
+    ? `[${Array.from(object, (item: unknown, index) => (item === undefined ? 'null' : encode(item, `${path}[${index}]`, String(index), ancestors)))}]`
     : // Array#sort without a comparator orders by UTF-16 code units, which is exactly JCS §3.2.3.
       `{${Object.keys(object)
         .sort()

@@ -105,7 +105,7 @@ export async function runAttempt(built: BuiltRequest, controller: AbortControlle
       }
       const { status, type } = response
       const location = response.headers.get('location')
-      const redirected = hops < 20 && (type === 'opaqueredirect' || (mode === 'manual' && status > 300 && status < 309 && location !== null))
+      const redirected = hops < 20 && (type === 'opaqueredirect' || (mode === 'manual' && [301, 302, 303, 307, 308].includes(status) && location !== null))
       if (signal.aborted || redirected) discard(response)
       if (signal.aborted) return interrupted()
       if (redirected) {
@@ -248,7 +248,8 @@ export async function runAttempt(built: BuiltRequest, controller: AbortControlle
       return own !== undefined ? failed(own) : { type: 'http', error, retryAfter: await retryAfter(headers.get('retry-after'), runtime) }
     }
     const contentType = headers.get('content-type') ?? ''
-    const refusal = !/^text\/event-stream\b/i.test(contentType.trim())
+    // The MIME type's essence, as the native EventSource compares it: parameters may follow a `;`.
+    const refusal = !/^text\/event-stream[\t ]*(;|$)/i.test(contentType.trim())
       ? new ProtocolError(`Expected content type text/event-stream, got ${contentType ? `"${contentType}"` : 'none'}`)
       : session.accepted?.(headers)
     if (refusal) {

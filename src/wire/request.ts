@@ -48,8 +48,21 @@ export async function buildRequest(
   return {
     url: attempt.url,
     method,
-    request: (url, hopMethod, redirect) => new Request(url, { ...init, method: hopMethod, body: hopMethod === method ? (body as string | undefined) : undefined, redirect }),
+    request: (url, hopMethod, redirect) =>
+      hopMethod === method
+        ? new Request(url, { ...init, method, body: body as string | undefined, redirect })
+        : new Request(url, { ...init, method: hopMethod, headers: withoutBodyHeaders(headers), redirect }),
   }
+}
+
+/**
+ * A redirect that turns the method into GET drops the body, and with it, as fetch does, the headers
+ * that describe a body (the fetch standard's request-body-header names).
+ */
+function withoutBodyHeaders(headers: Headers): Headers {
+  const copy = new Headers(headers)
+  for (const name of ['content-type', 'content-encoding', 'content-language', 'content-location']) copy.delete(name)
+  return copy
 }
 
 /**

@@ -88,3 +88,43 @@ it('an id-only block counts its id toward maxEventSize, as an event does', async
   const result = await consume({ url, maxEventSize: 100, mode: 'replay' })
   expect(result.error).toBeInstanceOf(EventTooLargeError)
 })
+
+describe('redirects and content types as fetch and the native EventSource read them', () => {
+  it('a 301 that turns a POST into a GET drops the body and its Content-Type, as fetch does', async () => {
+    const seen: Array<[string | undefined, string | undefined, string | undefined]> = []
+    const url = await serve((req, res) => {
+      seen.push([req.method, req.url, req.headers['content-type']])
+      if (req.url === '/old') return res.writeHead(301, { location: '/new' }).end()
+      res.writeHead(200, SSE).end('id: 1\ndata: moved\n\n')
+    })
+    const r = await consume({ url: `${url}/old`, method: 'POST', body: { q: 1 }, headers: { 'x-api-key': 'K' }, mode: 'replay' })
+    expect(r.data).toEqual(['moved'])
+    expect(seen).toEqual([
+      ['POST', '/old', 'application/json'],
+      ['GET', '/new', undefined],
+    ])
+  })
+
+  it('a 304/305/306 with a Location is not a redirect (fetch follows only 301, 302, 303, 307, 308)', async () => {
+    for (const status of [304, 305, 306]) {
+      const paths: string[] = []
+      const url = await serve((req, res) => {
+        paths.push(req.url as string)
+        if (req.url === '/new') return res.writeHead(200, SSE).end('data: moved\n\n')
+        res.writeHead(status, { location: '/new' }).end()
+      })
+      const r = await consume({ url: `${url}/old`, mode: 'replay', maxRetries: 0 })
+      expect(r.data).toEqual([])
+      expect(paths).not.toContain('/new')
+    }
+  })
+
+  it('only the MIME type text/event-stream is accepted (not text/event-stream-foo), parameters allowed', async () => {
+    const bad = await serve((_, res) => res.writeHead(200, { 'content-type': 'text/event-stream-foo' }).end('data: x\n\n'))
+    expect((await consume({ url: bad, mode: 'replay' })).error).toBeInstanceOf(Error)
+    const good = await serve((_, res) => res.writeHead(200, { 'content-type': 'Text/Event-Stream ; charset=utf-8' }).end('data: x\n\n'))
+    const r = await consume({ url: good, mode: 'replay' })
+    expect(r.error).toBeUndefined()
+    expect(r.data).toEqual(['x'])
+  })
+})

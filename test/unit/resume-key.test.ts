@@ -241,3 +241,12 @@ describe('canonicalJson (RFC 8785)', () => {
     expect(canonicalJson({ x: shared, y: [shared] })).toBe('{"x":{"k":1},"y":[{"k":1}]}')
   })
 })
+
+describe('canonicalJson: holes in arrays', () => {
+  it('writes an array hole as null, exactly as JSON.stringify puts it on the wire', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const sparse = [1, , 2]
+    expect(canonicalJson(sparse)).toBe(JSON.stringify(sparse))
+    expect(canonicalJson({ a: new Array(2) })).toBe('{"a":[null,null]}')
+  })
+})
