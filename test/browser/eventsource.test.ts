@@ -189,6 +189,8 @@ const STREAMS: Stream[] = [
   { name: '503 after a reconnect', conns: [{ chunks: [R, 'data: a\n\n'] }, { status: 503 }] },
   { name: '404', conns: [{ status: 404 }] },
   { name: 'a wrong content type', conns: [{ contentType: 'text/plain', chunks: ['data: a\n\n'] }] },
+  { name: 'a content type that only starts with text/event-stream', conns: [{ contentType: 'text/event-stream-foo', chunks: ['data: a\n\n'] }] },
+  { name: 'the content type in other case, with a parameter after spaces', conns: [{ contentType: 'Text/Event-Stream ; charset=utf-8', chunks: ['data: a\n\n'] }] },
   { name: 'a wrong content type after a reconnect', conns: [{ chunks: [R, 'data: a\n\n'] }, { contentType: 'application/json', chunks: ['data: b\n\n'] }] },
   {
     name: 'a numeric id at or below the last one (a replay)',
