@@ -103,24 +103,23 @@ export class EventChannel {
    */
   shift(): DeliveredEvent | undefined {
     for (;;) {
-      if (this.#head === this.#buffer.length) return undefined
-      const entry = this.#take()
-      if (!isMarker(entry)) return entry
+      const buffer = this.#buffer
+      const head = this.#head
+      if (head === buffer.length) return undefined
+      const entry = buffer[head] as DeliveredEvent | PositionMarker
+      buffer[head] = undefined as unknown as DeliveredEvent
+      this.#head = head + 1
+      const event = !isMarker(entry)
+      if (event) this.#chars -= charsOf(entry)
+      // Compact once the consumed prefix dominates, keeping shift O(1) amortised without Array#shift.
+      if (head >= 1024 && head * 2 >= buffer.length) {
+        this.#buffer = buffer.slice(head + 1)
+        this.#head = 0
+      }
+      if (this.#roomWaiters.length > 0 && !this.isFull()) this.#wakeProducer()
+      if (event) return entry
       this.#onMarker(entry)
     }
-  }
-
-  #take(): DeliveredEvent | PositionMarker {
-    const event = this.#buffer[this.#head] as DeliveredEvent | PositionMarker
-    this.#buffer[this.#head++] = undefined as unknown as DeliveredEvent
-    if (!isMarker(event)) this.#chars -= charsOf(event)
-    // Compact once the consumed prefix dominates, keeping shift O(1) amortised without Array#shift.
-    if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
-      this.#buffer = this.#buffer.slice(this.#head)
-      this.#head = 0
-    }
-    if (this.#roomWaiters.length > 0 && !this.isFull()) this.#wakeProducer()
-    return event
   }
 
   pull(): Promise<IteratorResult<DeliveredEvent>> {

@@ -53,25 +53,24 @@ export class Consumer {
     this.#config.onNotice?.({ kind: 'cursor-expired', error: marker.error, checkpoint })
   }
 
-  #commitHeld(): void {
-    const held = this.#held
-    if (held === undefined) return
-    this.#held = undefined
-    if (held.positioned) this.committer?.commit(held)
-  }
-
   next(): Promise<IteratorResult<SSEEvent>> {
     // A next() called while the previous one is still waiting runs after it: asking for the next
     // event is what commits the previous one, so calls must not overtake each other.
     if (this.#waiting) return this.#waiting.then(this.#nextAfter, this.#nextAfter)
-    this.#commitHeld()
+    const held = this.#held
+    // Cleared before shift(): a marker on the way may reach user code (a notice) that calls close().
+    this.#held = undefined
+    if (held?.positioned) this.committer?.commit(held)
     // Fast path without an extra await: on a busy stream the buffer is rarely empty, and every
     // promise hop per event shows up in throughput.
     const ready = this.channel.shift()
-    if (ready !== undefined) {
-      this.#held = ready
-      return Promise.resolve({ value: ready, done: false })
-    }
+    if (ready === undefined) return this.#wait()
+    this.#held = ready
+    return Promise.resolve({ value: ready, done: false })
+  }
+
+  /** next() with an empty buffer: waits for the producer (apart, so next() stays small enough to inline). */
+  #wait(): Promise<IteratorResult<SSEEvent>> {
     // Plain callbacks, not async ones: this path runs once per event whenever the consumer is
     // faster than the network, and each extra promise shows up in throughput.
     const waiting = this.channel.pull().then(
@@ -175,12 +174,13 @@ export class Consumer {
 
   /** The consumer's part of close(), before the source stops: what it holds, and the last write's start. */
   release(): void {
-    if (this.#config.commitOnClose && this.#held) {
-      this.#commitHeld()
+    const held = this.#held
+    this.#held = undefined
+    if (this.#config.commitOnClose && held) {
+      if (held.positioned) this.committer?.commit(held)
       // Positions right behind the event just finished are finished too: shift commits them on its way.
       this.channel.shift()
     }
-    this.#held = undefined
     // Hand the last checkpoint to the store now, before the first await: a Worker that does not await
     // close() but keeps the request alive with `ctx.waitUntil(store.flush())` must find it there.
     this.committer?.flush().catch(() => {})

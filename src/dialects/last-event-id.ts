@@ -142,16 +142,16 @@ class LastEventIdSession implements DialectSession {
    * hold keep their own number: the sequencer drops them as replays.
    */
   #advance(id: string): number {
+    const numeric = this.#opaque ? -1 : numericId(id)
+    if (numeric >= 0) {
+      // A numeric id (at most 15 digits) always fits.
+      this.#lastId = id
+      if (numeric > this.#sequence) this.#sequence = numeric
+      return numeric
+    }
     if (!cursorFits(id)) return -1
     this.#lastId = id
-    if (!this.#opaque) {
-      const numeric = numericId(id)
-      if (numeric >= 0) {
-        if (numeric > this.#sequence) this.#sequence = numeric
-        return numeric
-      }
-      this.#opaque = true
-    }
+    this.#opaque = true
     return ++this.#sequence
   }
 }
