@@ -151,7 +151,7 @@ export function aviso(options: AvisoOptions): Dialect {
   }
 }
 
-function dateParameter(value: string | number | Date): string | number {
+function dateParameter(value: string | number | Date): string {
   const bad = (what: string) => new ConfigError(`Expected aviso \`fromDate\` ${what}`)
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) throw bad('to be a valid Date')
@@ -159,7 +159,8 @@ function dateParameter(value: string | number | Date): string | number {
   }
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value) || value < 0) throw bad('as a number to be unix seconds or milliseconds')
-    return value
+    // The server's field is a string (a JSON number is a 400); it reads digits as unix seconds or ms.
+    return String(value)
   }
   if (typeof value !== 'string' || value === '') throw bad('to be an RFC 3339 string, unix seconds/milliseconds or a Date')
   return value

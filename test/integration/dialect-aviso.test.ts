@@ -87,7 +87,7 @@ describe('aviso watch', () => {
     expect(sequences).toEqual([1, 2, 3, 4])
     expect(sub.reconnects).toBe(1)
     expect(bodies()).toEqual([
-      { event_type: 'mars', identifier: MARS, from_date: 0 },
+      { event_type: 'mars', identifier: MARS, from_date: '0' },
       // from_date is bootstrap only: never sent once a notification was seen.
       { event_type: 'mars', identifier: MARS, from_id: '4' },
     ])
@@ -132,6 +132,16 @@ describe('aviso watch', () => {
     const second = await consume(options, (_event, all) => all.length === 2)
     expect(second.sequences).toEqual([3, 4])
     expect(bodies()).toEqual([{ event_type: 'mars', identifier: MARS, from_id: '3' }])
+  })
+
+  it('sends `fromDate` as the string the server requires (`from_date` is a string field): numbers and Dates too', async () => {
+    server.publish('mars', MARS, 1, new Date('2020-01-01T00:00:00Z'))
+    for (const fromDate of [0, 1_500_000_000, 1_500_000_000_000, new Date('2010-01-01T00:00:00Z'), '2000-01-01T00:00:00Z']) {
+      const { sequences, error } = await consume({ url: server.url, dialect: aviso({ eventType: 'mars', identifier: MARS, fromDate }) }, () => true)
+      expect(error).toBeUndefined()
+      expect(sequences).toEqual([1])
+    }
+    expect(bodies().map((body) => body?.from_date)).toEqual(['0', '1500000000', '1500000000000', '2010-01-01T00:00:00.000Z', '2000-01-01T00:00:00Z'])
   })
 
   it('sends the body as text/plain without Authorization (no CORS preflight), as JSON with it', async () => {
@@ -182,7 +192,7 @@ describe('aviso replay', () => {
     expect(error).toBeUndefined()
     expect(sequences).toEqual([1, 2, 3, 4])
     expect(statuses.at(-1)).toMatchObject({ status: 'closed', reason: 'up-to-date' })
-    expect(bodies().map((body) => body?.from_id ?? body?.from_date)).toEqual([0, '3'])
+    expect(bodies().map((body) => body?.from_id ?? body?.from_date)).toEqual(['0', '3'])
   })
 
   it('a body that ends without a closing frame is a fault: it reconnects, even in replay mode', async () => {

@@ -154,6 +154,8 @@ export async function startAvisoServer(options: AvisoServerOptions = {}): Promis
     if (hasId && hasDate) return '`from_id` and `from_date` are mutually exclusive'
     if (endpoint === 'replay' && !hasId && !hasDate) return 'replay requires `from_id` or `from_date`'
     if (hasId && (typeof body.from_id !== 'string' || !/^\d+$/.test(body.from_id))) return '`from_id` must be a u64 as a string'
+    // The real server deserialises `from_date` as a string (serde `Option<String>`): a JSON number is a 400.
+    if (hasDate && typeof body.from_date !== 'string') return '`from_date` must be a string'
     if (hasDate && parseDate(body.from_date) === undefined) return '`from_date` is not RFC 3339 or unix seconds/milliseconds'
     return undefined
   }
@@ -293,9 +295,9 @@ export async function startAvisoServer(options: AvisoServerOptions = {}): Promis
   }
 }
 
-/** RFC 3339, or unix seconds / milliseconds (a number or digits), as ms since epoch. */
+/** RFC 3339, or unix seconds / milliseconds (digits), as ms since epoch. */
 function parseDate(value: unknown): number | undefined {
-  if (typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value))) {
+  if (typeof value === 'string' && /^\d+$/.test(value)) {
     const n = Number(value)
     // Below ~1e11 it cannot be milliseconds of any date after 1973: take it as seconds.
     return n < 1e11 ? n * 1000 : n
