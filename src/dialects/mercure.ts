@@ -68,8 +68,9 @@ export function mercure(options: MercureOptions): Dialect {
         return
       }
       query.set('last_event_id', id)
-      // 0.x hubs read `lastEventID`; a 1.x hub in compatibility mode reads only `last_event_id`.
-      if (protocol === 'draft-07') query.set('lastEventID', id)
+      // A 1.x hub in compatibility mode reads `last_event_id`; 0.14+ hubs `lastEventID`; the draft-07
+      // text and the 0.10–0.13 hubs only `Last-Event-ID` (a query parameter named like the header).
+      if (protocol === 'draft-07') for (const name of ['lastEventID', 'Last-Event-ID']) query.set(name, id)
     },
     // Under `onCursorExpired: 'restart'`, lost history restarts from the oldest update the hub still
     // holds: `earliest` (which the hub answers with `earliest`, so a restart cannot expire again).

@@ -302,6 +302,26 @@ describe('mercure(): draft-07 hubs (Mercure 0.x)', () => {
   })
 })
 
+describe('mercure(): draft-07 hubs before 0.14', () => {
+  it('resume through the `Last-Event-ID` query parameter, the only one the draft-07 text and the 0.10–0.13 hubs read', async () => {
+    await start({ protocol: 'draft-07', cursorParams: ['Last-Event-ID'] })
+    const running = consume({ url: hub.url, dialect: mercure({ topics: BOOKS, protocol: 'draft-07' }) }, (_e, all) => {
+      if (all.length === 1) {
+        hub.cut()
+        hub.publish({ topics: BOOKS, data: 'b2' }) // while we are away: must come back by replay
+      }
+      return all.length === 2
+    })
+    await hub.waitForConnection(1)
+    hub.publish({ topics: BOOKS, data: 'b1' })
+    const { data, events, error } = await running
+    expect(error).toBeUndefined()
+    expect(data).toEqual(['b1', 'b2'])
+    expect(query(1, 'Last-Event-ID')).toEqual([events[0]!.id])
+    expect(hub.subscribes[1]?.answered).toBe(events[0]!.id)
+  })
+})
+
 describe('mercure(): authorization', () => {
   it('a Bearer token (draft-08 authorization_details) unlocks the private updates it grants, and only those', async () => {
     await start()

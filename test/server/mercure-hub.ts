@@ -6,7 +6,7 @@
  * |                      | draft-08 (1.x)                                   | draft-07 (0.x)                       |
  * |----------------------|--------------------------------------------------|--------------------------------------|
  * | topic matchers       | `match` (exact), `match_urlpattern`, repeatable; other `match*` names → 400 | `topic` (string, URI template, `*`) |
- * | cursor               | `Last-Event-ID` header, else `last_event_id`     | header, else `lastEventID`, else `Last-Event-ID` query |
+ * | cursor               | `Last-Event-ID` header, else `last_event_id`     | header, else `lastEventID`, else `Last-Event-ID` query (0.10–0.13: only the latter; `cursorParams`) |
  * | answer               | `Mercure-Last-Event-ID`                          | `Last-Event-ID`                      |
  * | token                | `Authorization: Bearer` (wins) or cookie         | same; cookie `mercureAuthorization`  |
  * | grants               | `authorization_details` (`actions`, `topics: [{match, match_type}]`), `typ: at+jwt`, `iss`, `aud`, `exp` | `mercure.subscribe` / `mercure.publish` selector arrays |
@@ -49,6 +49,12 @@ export interface MercureHubOptions {
    * reference hub exposes only `Link`). @default undefined (no CORS headers)
    */
   exposeLastEventId?: boolean
+  /**
+   * The query parameters the hub reads the cursor from (after the `Last-Event-ID` header), in order.
+   * @default `['last_event_id']` (draft-08); `['lastEventID', 'Last-Event-ID']` (draft-07, as 0.14+
+   * hubs). The 0.10–0.13 hubs, which implement the draft-07 text, read only `['Last-Event-ID']`.
+   */
+  cursorParams?: readonly string[]
 }
 
 export interface PublishInput {
@@ -361,7 +367,7 @@ export async function startMercureHub(options: MercureHubOptions = {}): Promise<
   function lastEventIdOf(req: http.IncomingMessage, query: URLSearchParams): string | undefined {
     const header = req.headers['last-event-id']
     if (typeof header === 'string' && header !== '') return header
-    const names = protocol === 'draft-08' ? ['last_event_id'] : ['lastEventID', 'Last-Event-ID']
+    const names = options.cursorParams ?? (protocol === 'draft-08' ? ['last_event_id'] : ['lastEventID', 'Last-Event-ID'])
     for (const name of names) {
       const value = query.get(name)
       if (value) return value
