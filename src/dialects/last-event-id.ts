@@ -50,7 +50,7 @@ let utf8Headers: boolean | undefined
  * header carries one byte per character, the bytes one character each (`fetch` refuses characters
  * above U+00FF and would send é as the single byte e9).
  */
-function headerValue(id: string): string {
+export function headerValue(id: string): string {
   if (/^[\x00-\x7f]*$/.test(id)) return id
   if (utf8Headers === undefined) {
     try {

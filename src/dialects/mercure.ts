@@ -3,6 +3,7 @@ import type { Checkpoint } from '../checkpoint/contract.js'
 import { ConfigError, ResumableSSEError } from '../errors.js'
 import { optionsObject, restartAt } from './common.js'
 import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame } from './dialect.js'
+import { headerValue } from './last-event-id.js'
 
 export interface MercureOptions {
   /**
@@ -64,7 +65,8 @@ export function mercure(options: MercureOptions): Dialect {
       const id = first(position)
       if (id === undefined) return
       if (cursor === 'header') {
-        request.headers.set('Last-Event-ID', id)
+        // The id's UTF-8 bytes, as the hub reads them (an IRI may carry any Unicode).
+        request.headers.set('Last-Event-ID', headerValue(id))
         return
       }
       query.set('last_event_id', id)
@@ -87,7 +89,7 @@ export function mercure(options: MercureOptions): Dialect {
           const answered = headers.get('mercure-last-event-id') ?? headers.get('last-event-id')
           // The one place where Mercure learns that history was lost: an expired cursor under
           // `onCursorExpired: 'restart'`, otherwise a gap (below).
-          if (answered === null || answered === asked) return undefined
+          if (answered === null || answered === asked || utf8(answered) === asked) return undefined
           if (onCursorExpired === 'restart') return new ResumableSSEError('cursor-expired', `The Mercure hub no longer holds the history after ${asked}`)
           lost = true
           return undefined
@@ -106,6 +108,13 @@ export function mercure(options: MercureOptions): Dialect {
     },
   }
 }
+
+/**
+ * A response header as the UTF-8 text the hub wrote: `fetch` gives one character per byte (a hub
+ * answering a non-ASCII id sends its UTF-8 bytes), so `é` arrives as `Ã©`.
+ */
+const utf8 = (value: string): string | undefined =>
+  /^[\x00-\xff]*$/.test(value) ? new TextDecoder().decode(Uint8Array.from(value, (char) => char.charCodeAt(0))) : undefined
 
 function matchers(list: unknown, name: string): string[] {
   if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && item !== '')) {

@@ -302,6 +302,30 @@ describe('mercure(): draft-07 hubs (Mercure 0.x)', () => {
   })
 })
 
+describe('mercure(): ids beyond ASCII (IRIs may carry any Unicode)', () => {
+  for (const cursor of ['query', 'header'] as const) {
+    it(`resume with \`cursor: '${cursor}'\` sends the id's UTF-8 bytes and reads the hub's answer as UTF-8: nothing lost, no false loss`, async () => {
+      await start()
+      const notices: string[] = []
+      const running = consume({ url: hub.url, dialect: mercure({ topics: BOOKS, cursor }), onCursorExpired: 'restart', onNotice: (notice) => notices.push(notice.kind) }, (_e, all) => {
+        if (all.length === 1) {
+          hub.cut()
+          hub.publish({ topics: BOOKS, data: 'b2', id: 'https://example.com/livres/2-\u00e9\u20ac' }) // while we are away
+        }
+        return all.length === 2
+      })
+      await hub.waitForConnection(1)
+      hub.publish({ topics: BOOKS, data: 'b1', id: 'https://example.com/livres/1-\u00e9\u20ac' })
+      const { data, events, error } = await running
+      expect(error).toBeUndefined()
+      expect(data).toEqual(['b1', 'b2'])
+      expect(events.map((event) => event.restarted)).toEqual([undefined, undefined])
+      expect(notices.filter((kind) => kind === 'cursor-expired' || kind === 'gap')).toEqual([])
+      expect(hub.subscribes[1]?.answered).toBe(events[0]!.id)
+    })
+  }
+})
+
 describe('mercure(): draft-07 hubs before 0.14', () => {
   it('resume through the `Last-Event-ID` query parameter, the only one the draft-07 text and the 0.10–0.13 hubs read', async () => {
     await start({ protocol: 'draft-07', cursorParams: ['Last-Event-ID'] })

@@ -302,7 +302,7 @@ export async function startMercureHub(options: MercureHubOptions = {}): Promise<
     if (req.method !== 'GET') throw new Refusal(405, 'method not allowed')
     const record: SubscribeRecord = {
       query: [...url.searchParams],
-      lastEventIdHeader: req.headers['last-event-id'] as string | undefined,
+      lastEventIdHeader: utf8Header(req.headers['last-event-id']),
       authorization: req.headers.authorization,
       cookie: req.headers.cookie,
       status: 200,
@@ -333,7 +333,8 @@ export async function startMercureHub(options: MercureHubOptions = {}): Promise<
     }
     record.answered = answered
     const headers: Record<string, string> = { 'content-type': 'text/event-stream', 'cache-control': 'private, no-cache, no-store, must-revalidate, max-age=0', 'x-accel-buffering': 'no' }
-    if (answered !== undefined) headers[protocol === 'draft-08' ? 'mercure-last-event-id' : 'last-event-id'] = answered
+    // The reference hub (Go) writes the id's UTF-8 bytes as they are; Node writes one byte per char.
+    if (answered !== undefined) headers[protocol === 'draft-08' ? 'mercure-last-event-id' : 'last-event-id'] = Buffer.from(answered, 'utf8').toString('latin1')
     res.writeHead(200, headers)
     res.write(':\n')
     for (const update of replay) if (wants(subscriber, update)) res.write(frame(update))
@@ -365,8 +366,8 @@ export async function startMercureHub(options: MercureHubOptions = {}): Promise<
   }
 
   function lastEventIdOf(req: http.IncomingMessage, query: URLSearchParams): string | undefined {
-    const header = req.headers['last-event-id']
-    if (typeof header === 'string' && header !== '') return header
+    const header = utf8Header(req.headers['last-event-id'])
+    if (header !== undefined && header !== '') return header
     const names = options.cursorParams ?? (protocol === 'draft-08' ? ['last_event_id'] : ['lastEventID', 'Last-Event-ID'])
     for (const name of names) {
       const value = query.get(name)
@@ -458,4 +459,9 @@ export async function startMercureHub(options: MercureHubOptions = {}): Promise<
     },
     close,
   }
+}
+
+/** A request header as the reference hub (Go) reads it: its bytes as UTF-8 (Node gives one char per byte). */
+function utf8Header(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? Buffer.from(value, 'latin1').toString('utf8') : undefined
 }
