@@ -302,6 +302,14 @@ describe('durable streams against @durable-streams/server', () => {
     expect(Uint8Array.from(atob(data[0] as string), (c) => c.charCodeAt(0))).toEqual(bytes)
   })
 
+  it('a JSON stream: each event is the JSON array the server frames one append in', async () => {
+    const stream = await createStream('application/json')
+    await stream.append('{"a":1}')
+    await stream.append('[{"b":2},{"c":3}]') // one append of two messages: one frame, one event
+    const { events } = await consume({ url: stream.url, mode: 'replay' })
+    expect(events.map((event) => event.json())).toEqual([[{ a: 1 }], [{ b: 2 }, { c: 3 }]])
+  })
+
   it('404 (no such stream) is fatal at once', async () => {
     const { error } = await consume({ url: `${proxy.url}/streams/missing` })
     expect(error).toBeInstanceOf(HttpError)
