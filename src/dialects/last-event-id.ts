@@ -74,8 +74,12 @@ export function headerValue(id: string): string {
  * position (no header is sent, as browsers do) and is committed like any other position.
  */
 export function lastEventId(options: LastEventIdOptions = {}): Dialect {
-  const { queryParam } = options
+  const { queryParam, expiredStatuses } = options
   if (queryParam !== undefined && (typeof queryParam !== 'string' || queryParam === '')) throw new ConfigError('Expected lastEventId `queryParam` to be a non-empty string')
+  // Checked here: a bare number would only fail (as a TypeError) inside the first refusal.
+  if (expiredStatuses !== undefined && !(Array.isArray(expiredStatuses) && expiredStatuses.every((status) => Number.isInteger(status) && status > 99 && status < 600))) {
+    throw new ConfigError('Expected lastEventId `expiredStatuses` to be an array of HTTP statuses')
+  }
   return {
     name: 'last-event-id',
     defaultMethod: 'GET',
@@ -89,7 +93,7 @@ export function lastEventId(options: LastEventIdOptions = {}): Dialect {
       } else if (cursor) request.headers.set('Last-Event-ID', headerValue(cursor))
     },
     open(position: Checkpoint | undefined): DialectSession {
-      return new LastEventIdSession(position, options.expiredStatuses)
+      return new LastEventIdSession(position, expiredStatuses)
     },
   }
 }

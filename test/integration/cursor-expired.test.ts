@@ -1,6 +1,6 @@
 // Expired cursors over the project's SSE test server (the pure parts: test/unit/cursor-expired.test.ts).
 import { describe, expect, it } from 'vitest'
-import { HttpError, ResumableSSEError } from '../../src/errors.js'
+import { ConfigError, HttpError, ResumableSSEError } from '../../src/errors.js'
 import {
   type Checkpoint,
   isResumableSSEError,
@@ -134,6 +134,16 @@ describe('lastEventId: expired cursors', () => {
     // Without `expiredStatuses` a 410 stays the HTTP error it was.
     const plain = await consume({ url: feed({ total: 3, plan: [{ events: 2, then: 'drop' }, { status: 410 }] }).url, runtime: timers.runtime, onCursorExpired: 'restart' })
     expect(plain.error).toBeInstanceOf(HttpError)
+  })
+
+  it('refuses `expiredStatuses` that are not a list of HTTP statuses, where the dialect is made', async () => {
+    for (const bad of [410, '410', ['410'], [410.5], [99], [600], null]) {
+      expect(() => lastEventId({ expiredStatuses: bad as unknown as number[] })).toThrow(ConfigError)
+    }
+    expect(() => lastEventId({ expiredStatuses: [] })).not.toThrow()
+    const { url } = feed({ total: 3, plan: [{ events: 2, then: 'drop' }, { status: 410 }] })
+    const r = await consume({ url, runtime: fastTimers().runtime, dialect: lastEventId({ expiredStatuses: [410] }) })
+    expect(isResumableSSEError(r.error, 'cursor-expired')).toBe(true)
   })
 
   it('rejects an unknown policy', () => {
