@@ -95,6 +95,20 @@ describe('a cross-origin Mercure subscription in Chromium, resuming from an id t
     expect(preflights).toBe(0)
   })
 
+  it('an id beyond ASCII that the hub still holds: its answer (UTF-8 bytes, as the Go hub writes them) is no loss', async () => {
+    const hub = await startMercureHub({ exposeLastEventId: true })
+    try {
+      const held = hub.publish({ topics: BOOK, data: 'held', id: 'https://example.com/livres/1-\u00e9\u20ac' })
+      const seen = page.evaluate(([u, t, f]) => window.crossOriginHarness.mercure(u, t, f, 1), [hub.url, BOOK, { sequence: 4, cursor: held }] as const)
+      await hub.waitForConnection(1)
+      hub.publish({ topics: BOOK, data: 'next' })
+      expect(await seen).toEqual(['event:next'])
+      expect(hub.subscribes[0]?.answered).toBe(held)
+    } finally {
+      await hub.close()
+    }
+  })
+
   it('with the answer not exposed (as the reference hub does): the events flow, the loss cannot be seen', async () => {
     const { seen, preflights, answered } = await resume(false)
     expect(answered).toBe('earliest')
