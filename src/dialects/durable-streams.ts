@@ -42,6 +42,12 @@ const FIRST_BATCH = ''
  * Data frames are delivered as type `data` with the payload verbatim (base64 text for binary streams).
  */
 export function durableStreams(): Dialect {
+  /**
+   * The newest control frame's offset and cursor. Keep-alives renew the cursor without moving the
+   * offset (so without a position), and the protocol wants the newest echoed: a reconnect from that
+   * offset sends it. Keyed by the offset, so a restart (`-1`) or another position sends its own.
+   */
+  let newest: [offset: string, cursor: string] | undefined
   return {
     name: 'durable-streams',
     defaultMethod: 'GET',
@@ -50,7 +56,7 @@ export function durableStreams(): Dialect {
     prepare(request: AttemptRequest, position: Checkpoint | undefined) {
       const query = request.url.searchParams
       query.set('live', 'sse')
-      const cursor = position?.meta?.[STREAM_CURSOR]
+      const cursor = newest !== undefined && newest[0] === position?.cursor ? newest[1] : position?.meta?.[STREAM_CURSOR]
       if (cursor !== undefined) query.set('cursor', cursor)
       if (position !== undefined && position.cursor !== FIRST_BATCH) query.set('offset', position.cursor)
       // The whole history unless the user's URL says otherwise (`offset=now`: only what comes next).
@@ -123,7 +129,7 @@ export function durableStreams(): Dialect {
           })
           offset = next
           dropped = 0
-          if (nextCursor !== undefined) streamCursor = nextCursor
+          if (nextCursor !== undefined) newest = [next, (streamCursor = nextCursor)]
 
           if (control.streamClosed === true) sink.closing('stream-closed')
           else if (mode === 'replay' && control.upToDate === true) sink.closing('up-to-date')

@@ -497,6 +497,54 @@ describe('durable streams: the server closing a quiet connection', () => {
   })
 })
 
+describe('durable streams: the stream cursor (CDN collapsing)', () => {
+  it('a reconnect echoes the newest streamCursor, a keep-alive\'s too, not the one of the last offset change', async () => {
+    // Keep-alives every 30 ms; cursor intervals of 10 ms, so each control frame brings a new cursor.
+    const quick = new DurableStreamTestServer({ host: '127.0.0.1', port: 0, longPollTimeout: 30, cursorIntervalSeconds: 0.01 })
+    const base = await quick.start()
+    try {
+      expect((await fetch(`${base}/quiet`, { method: 'PUT', headers: { 'content-type': 'text/plain' } })).status).toBe(201)
+      await fetch(`${base}/quiet`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'a' })
+      const cursors: string[] = []
+      let second!: (url: string) => void
+      const reconnected = new Promise<string>((resolve) => {
+        second = resolve
+      })
+      let connections = 0
+      // Connection 1 is cut after its fourth control frame (the first ends the batch, three keep-alives).
+      const cutAfterKeepAlives: typeof fetch = async (input, init) => {
+        if (++connections === 2) second(new Request(input).url)
+        const response = await fetch(input, init)
+        if (connections !== 1 || response.body === null) return response
+        let text = ''
+        const cut = new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            controller.enqueue(chunk)
+            text += new TextDecoder().decode(chunk)
+            const frames = text.split('\n\n').filter((block) => block.startsWith('event: control'))
+            if (frames.length >= 4) {
+              cursors.push(...frames.map((block) => JSON.parse(block.slice(block.indexOf('data:') + 5)).streamCursor as string))
+              controller.error(new Error('cut'))
+            }
+          },
+        })
+        return new Response(response.body.pipeThrough(cut), response)
+      }
+      const sub = subscribe({ url: `${base}/quiet`, dialect: durableStreams(), fetch: cutAfterKeepAlives, runtime: fastTimers().runtime })
+      const reading = (async () => {
+        for await (const _event of sub);
+      })()
+      const url = new URL(await reconnected)
+      await sub.close()
+      await reading
+      expect(new Set(cursors).size).toBeGreaterThan(1) // the keep-alives did renew it
+      expect(url.searchParams.get('cursor')).toBe(cursors.at(-1))
+    } finally {
+      await quick.stop()
+    }
+  })
+})
+
 // ---------------------------------------------------------------------------------------------------
 
 describe("durable streams: onCursorExpired 'restart' against @durable-streams/server", () => {
