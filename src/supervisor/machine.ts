@@ -176,9 +176,10 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
         const message = `Server answered 401 ${config.canRefreshAuth ? 'again after the auth refresh' : 'and no refreshAuth option was given'}`
         return close(state, 'error', new HttpError(401, error.body, error.requestId, 'auth', message))
       }
-      // 429 and 503 say when to come back (Retry-After); any other 5xx is the backoff's to pace.
+      // 429 and 503 say when to come back (Retry-After); any other 5xx is the backoff's to pace, and so
+      // is 408 (a proxy gave up waiting for the request: RFC 9110 lets the client repeat it).
       if (status === 429 || status === 503) return retry(state, config, unit, 'http', input.retryAfter, error)
-      if (status >= 500 && status <= 599) return retry(state, config, unit, 'http', undefined, error)
+      if (status === 408 || (status >= 500 && status <= 599)) return retry(state, config, unit, 'http', undefined, error)
       return close(state, 'error', error)
     }
 
@@ -284,9 +285,11 @@ function retry(
   if (state.hidden && config.pauseWhenHidden) return pause(failed, 'hidden')
   // The server's `retry:` is the first window; later failures in a row grow from the larger of it and
   // our own base, so a `retry: 0` (common: "come back at once after I close") cannot turn a failing
-  // server into a reconnect loop with no delay at all.
-  const { retryBase } = state
-  const policy = retryBase === undefined ? config : { ...config, baseDelay: n ? Math.max(retryBase, config.baseDelay) : retryBase }
+  // server into a reconnect loop with no delay at all. A server hint like Retry-After: capped by
+  // maxRetryAfter, not by maxDelay, which it raises (a server asking for 60 s is not called after 30).
+  const hinted = state.retryBase === undefined ? undefined : Math.min(state.retryBase, config.maxRetryAfter)
+  const policy =
+    hinted === undefined ? config : { ...config, baseDelay: n ? Math.max(hinted, config.baseDelay) : hinted, maxDelay: Math.max(hinted, config.maxDelay) }
   const jittered = fullJitter(n, policy, unit)
   let delay = hint !== undefined ? Math.min(Math.max(0, hint), config.maxRetryAfter) : jittered
   if (n > 0) delay = Math.max(delay, jittered)

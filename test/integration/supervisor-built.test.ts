@@ -1,0 +1,207 @@
+/**
+ * The supervisor's README promises, tested from outside: the BUILT package (`dist/index.js`, as users
+ * import it) against real HTTP servers on 127.0.0.1. Delays are read from the status changes and from
+ * an injected timer that fires at once but records what was asked for: no timing assertions.
+ */
+import { existsSync } from 'node:fs'
+import http from 'node:http'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import type * as Lib from '../../src/index.js'
+
+const DIST = join(import.meta.dirname, '../../dist/index.js')
+if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npx tsup` (npm test builds first)')
+// A computed URL keeps vite's transform out of it: Node loads dist/index.js itself.
+const lib = (await import(/* @vite-ignore */ pathToFileURL(DIST).href)) as typeof Lib
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void
+
+/** A server answering its k-th request with `handlers[k]`; stopped (sockets too) when the test ends. */
+async function serve(handlers: Handler[]): Promise<{ url: string; requests: http.IncomingMessage[] }> {
+  const requests: http.IncomingMessage[] = []
+  const server = http.createServer((req, res) => {
+    requests.push(req)
+    const handler = handlers.shift()
+    if (handler) handler(req, res)
+    else res.writeHead(500).end('no more answers scripted')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  onTestFinished(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  )
+  const { port } = server.address() as { port: number }
+  return { url: `http://127.0.0.1:${port}/feed`, requests }
+}
+
+const stream =
+  (chunks: string[], hold = false): Handler =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    for (const chunk of chunks) res.write(chunk)
+    if (!hold) res.end()
+  }
+const answer =
+  (status: number, headers: Record<string, string> = {}, body = ''): Handler =>
+  (_req, res) =>
+    void res.writeHead(status, headers).end(body)
+
+/** Timers that fire at once (or after `cap` ms) and record every delay the library asked for. */
+function recordingTimers(cap = 1) {
+  const asked: number[] = []
+  const runtime = {
+    setTimeout: (fn: () => void, ms: number) => {
+      asked.push(ms)
+      return setTimeout(fn, Math.min(ms, cap))
+    },
+    clearTimeout: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  }
+  return { asked, runtime }
+}
+
+const backoffDelays = (statuses: Lib.StatusChange[]) => statuses.filter((s) => s.status === 'backoff').map((s) => s.delay)
+
+describe("the server's retry: field (built package, real server)", () => {
+  // Regression: the window of the first failure was capped at `maxDelay` (30 s), so a server asking for
+  // `retry: 60000` was called again after 30 s: the README says `retry:` replaces that window.
+  it('a retry: above maxDelay is the wait, as asked (jitter off: the whole window)', async () => {
+    const { url } = await serve([stream(['retry: 60000\nid: 1\ndata: a\n\n']), stream(['id: 2\ndata: b\n\n'], true)])
+    const statuses: Lib.StatusChange[] = []
+    const sub = lib.subscribe({ url, heartbeatTimeout: false, backoff: { jitter: false }, runtime: recordingTimers().runtime, onStatus: (s) => void statuses.push(s) })
+    for await (const event of sub) if (event.id === '2') break
+    expect(backoffDelays(statuses)).toEqual([60000])
+  })
+
+  it('a retry: above maxRetryAfter is capped there, like Retry-After', async () => {
+    const { url } = await serve([stream(['retry: 900000\nid: 1\ndata: a\n\n']), stream(['id: 2\ndata: b\n\n'], true)])
+    const statuses: Lib.StatusChange[] = []
+    const sub = lib.subscribe({
+      url,
+      heartbeatTimeout: false,
+      backoff: { jitter: false, maxRetryAfter: 40000 },
+      runtime: recordingTimers().runtime,
+      onStatus: (s) => void statuses.push(s),
+    })
+    for await (const event of sub) if (event.id === '2') break
+    expect(backoffDelays(statuses)).toEqual([40000])
+  })
+
+  it('with jitter, a large retry: is the window of the first draw, and later failures never wait less', async () => {
+    const { url } = await serve([
+      stream(['retry: 50000\nid: 1\ndata: a\n\n']),
+      answer(500),
+      answer(500),
+      stream(['id: 2\ndata: b\n\n'], true),
+    ])
+    const statuses: Lib.StatusChange[] = []
+    const sub = lib.subscribe({ url, heartbeatTimeout: false, runtime: { ...recordingTimers().runtime, random: () => 0.5 }, onStatus: (s) => void statuses.push(s) })
+    for await (const event of sub) if (event.id === '2') break
+    // Half of the window each time: 50 s asked by the server, then the window grows from there (the
+    // server asked for more than maxDelay, so that is the ceiling now).
+    expect(backoffDelays(statuses)).toEqual([25000, 25000, 25000])
+  })
+})
+
+describe('status classification (built package, real server)', () => {
+  // Regression: 408 Request Timeout (a proxy or load balancer gave up waiting) was a fatal HttpError.
+  // RFC 9110 §15.5.9: the client may repeat the request; it says nothing about the subscription.
+  it('408 is retried with backoff, the HttpError as the backoff cause', async () => {
+    const { url, requests } = await serve([answer(408, {}, 'idle'), stream(['id: 1\ndata: a\n\n'])])
+    const statuses: Lib.StatusChange[] = []
+    const sub = lib.subscribe({ url, mode: 'replay', heartbeatTimeout: false, runtime: recordingTimers().runtime, onStatus: (s) => void statuses.push(s) })
+    const data: string[] = []
+    for await (const event of sub) data.push(event.data)
+    expect(data).toEqual(['a'])
+    expect(requests).toHaveLength(2)
+    const backoff = statuses.find((s) => s.status === 'backoff')
+    expect(backoff?.reason).toBe('http')
+    expect(lib.isResumableSSEError(backoff?.cause, 'http') && backoff.cause).toMatchObject({ status: 408, body: 'idle' })
+  })
+
+  it('other 4xx (400, 404, 425) and 204 fail at once with an HttpError: one request each', async () => {
+    for (const status of [204, 400, 404, 425]) {
+      const { url, requests } = await serve([answer(status, {}, status === 204 ? '' : 'why')])
+      const sub = lib.subscribe({ url, heartbeatTimeout: false, runtime: recordingTimers().runtime })
+      const error = await (async () => {
+        for await (const _ of sub);
+      })().then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )
+      expect(error).toBeInstanceOf(lib.HttpError)
+      expect(error).toMatchObject({ code: 'http', status })
+      expect(requests).toHaveLength(1)
+    }
+  })
+})
+
+describe('delays the host cannot hold (built package)', () => {
+  // Regression: every runtime's setTimeout takes at most 2^31-1 ms and fires at once (Node, browsers) for
+  // more. `flushTimeout: Number.MAX_SAFE_INTEGER` ("never give up on the store") timed out at once, and
+  // close() rejected with StoreError 'timeout' while a slow store was still writing.
+  it('a huge flushTimeout waits for a slow store instead of timing out at once', async () => {
+    const { url } = await serve([stream(['id: 1\ndata: a\n\nid: 2\ndata: b\n\n'], true)])
+    const inner = new lib.MemoryStore()
+    const store = {
+      get: (key: string) => inner.get(key),
+      delete: (key: string) => inner.delete(key),
+      // The store answers after 50 ms; the bug's timer fired after 1 ms.
+      put: (key: string, checkpoint: Lib.Checkpoint) => new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => inner.put(key, checkpoint)),
+    }
+    const sub = lib.subscribe({ url, store, key: 'k', heartbeatTimeout: false, flushTimeout: Number.MAX_SAFE_INTEGER, commitInterval: 0 })
+    for await (const event of sub) if (event.id === '2') break // event 1 committed, 2 held
+    expect(await inner.get('k')).toMatchObject({ sequence: 1 })
+  })
+
+  it('no delay handed to the runtime exceeds 2^31-1 ms (heartbeat, Retry-After, flush, commit spacing)', async () => {
+    const { url } = await serve([
+      answer(503, { 'retry-after': String(40 * 24 * 3600) }), // 40 days, allowed by maxRetryAfter below
+      stream(['id: 1\ndata: a\n\nid: 2\ndata: b\n\n'], true),
+    ])
+    const timers = recordingTimers()
+    const day = 24 * 3600 * 1000
+    const sub = lib.subscribe({
+      url,
+      key: 'k',
+      heartbeatTimeout: 30 * day,
+      flushTimeout: 30 * day,
+      commitInterval: 30 * day,
+      backoff: { maxRetryAfter: 50 * day },
+      runtime: timers.runtime,
+    })
+    for await (const event of sub) if (event.id === '2') break
+    expect(timers.asked.length).toBeGreaterThan(0)
+    expect(Math.max(...timers.asked)).toBeLessThanOrEqual(2 ** 31 - 1)
+  })
+})
+
+describe('at-least-once when the consumer fails (built package, real server)', () => {
+  it('an exception thrown inside for await leaves the event being processed uncommitted', async () => {
+    const { url } = await serve([stream(['id: 1\ndata: a\n\nid: 2\ndata: b\n\n'], true)])
+    const store = new lib.MemoryStore()
+    const sub = lib.subscribe({ url, store, key: 'k', heartbeatTimeout: false })
+    await expect(
+      (async () => {
+        for await (const event of sub) if (event.id === '2') throw new Error('handler failed')
+      })(),
+    ).rejects.toThrow('handler failed')
+    expect(await store.get('k')).toMatchObject({ sequence: 1 })
+    expect(sub.status).toBe('closed')
+  })
+
+  it('a forEach handler that rejects leaves its event uncommitted, also with commitOnClose', async () => {
+    const { url } = await serve([stream(['id: 1\ndata: a\n\nid: 2\ndata: b\n\n'], true)])
+    const store = new lib.MemoryStore()
+    const sub = lib.subscribe({ url, store, key: 'k', heartbeatTimeout: false, commitOnClose: true })
+    await expect(
+      sub.forEach(async (event) => {
+        if (event.id === '2') throw new Error('insert failed')
+      }),
+    ).rejects.toThrow('insert failed')
+    expect(await store.get('k')).toMatchObject({ sequence: 1 })
+  })
+})
