@@ -205,3 +205,38 @@ describe('at-least-once when the consumer fails (built package, real server)', (
     expect(await store.get('k')).toMatchObject({ sequence: 1 })
   })
 })
+
+describe('AbortSignal (built package, real server)', () => {
+  // Regression: a signal already aborted left the status at 'closed' without ever telling onStatus or a
+  // status listener, while an abort a moment later (during the store read) is told as closed/aborted:
+  // a status pill showing 'connecting' stayed so forever.
+  it('already aborted: no request, the loop ends at once, and the closed/aborted change is told', async () => {
+    const { url, requests } = await serve([stream(['id: 1\ndata: a\n\n'], true)])
+    const told: Lib.StatusChange[] = []
+    const listened: Lib.StatusChange[] = []
+    const sub = lib.subscribe({ url, signal: AbortSignal.abort(), onStatus: (change) => void told.push(change) })
+    // A listener added right after subscribe() returns hears it too.
+    sub.addEventListener('status', (event) => void listened.push(event.detail))
+    expect(sub.status).toBe('closed')
+    const seen: unknown[] = []
+    for await (const event of sub) seen.push(event)
+    expect(seen).toEqual([])
+    expect(told).toMatchObject([{ status: 'closed', previous: 'connecting', reason: 'aborted' }])
+    expect(listened).toEqual(told)
+    await sub.close()
+    await sub.close()
+    expect(told).toHaveLength(1)
+    expect(requests).toHaveLength(0)
+  })
+
+  it('an onStatus that uses the subscription handle finds it (the change is told after subscribe returns)', async () => {
+    const statuses: string[] = []
+    const sub: Lib.Subscription = lib.subscribe({
+      url: 'http://127.0.0.1:9/never',
+      signal: AbortSignal.abort(),
+      onStatus: () => void statuses.push(sub.status),
+    })
+    await sub.close()
+    expect(statuses).toEqual(['closed'])
+  })
+})
