@@ -240,3 +240,51 @@ describe('AbortSignal (built package, real server)', () => {
     expect(statuses).toEqual(['closed'])
   })
 })
+
+describe('heartbeatTimeout covers the whole attempt (built package, real server)', () => {
+  // Regression: the starvation clock started only once the request was built, so a `headers()` that
+  // never settled (a token fetch into a dead network) left the subscription 'connecting' forever,
+  // whatever heartbeatTimeout said. Now it is a starved attempt: backoff, headers() called again.
+  it('a headers() function that hangs is given up after heartbeatTimeout and called again', async () => {
+    const { url, requests } = await serve([stream(['id: 1\ndata: a\n\n'])])
+    let calls = 0
+    let firstSignal: AbortSignal | undefined
+    const statuses: Lib.StatusChange[] = []
+    const sub = lib.subscribe({
+      url,
+      mode: 'replay',
+      heartbeatTimeout: 50,
+      runtime: recordingTimers(50).runtime,
+      headers: ({ signal }) => {
+        if (++calls > 1) return { authorization: 'Bearer fresh' }
+        firstSignal = signal
+        return new Promise<HeadersInit>(() => {})
+      },
+      onStatus: (s) => void statuses.push(s),
+    })
+    const data: string[] = []
+    for await (const event of sub) data.push(event.data)
+    expect(data).toEqual(['a'])
+    expect(calls).toBe(2)
+    expect(firstSignal?.aborted).toBe(true)
+    expect(requests.map((r) => r.headers.authorization)).toEqual(['Bearer fresh'])
+    expect(statuses.find((s) => s.status === 'backoff')?.reason).toBe('starved')
+  })
+
+  it('close() while headers() hangs ends the subscription at once', async () => {
+    const { url, requests } = await serve([])
+    let entered!: () => void
+    const inHeaders = new Promise<void>((resolve) => (entered = resolve))
+    const sub = lib.subscribe({
+      url,
+      headers: () => {
+        entered()
+        return new Promise<HeadersInit>(() => {})
+      },
+    })
+    await inHeaders
+    await sub.close()
+    expect(sub.status).toBe('closed')
+    expect(requests).toHaveLength(0)
+  })
+})
