@@ -288,3 +288,42 @@ describe('heartbeatTimeout covers the whole attempt (built package, real server)
     expect(requests).toHaveLength(0)
   })
 })
+
+describe('status changes arrive in order (built package, real server)', () => {
+  // Regression: a change made from inside a status callback (the natural `if (open) close()`) was told
+  // at once, in the middle of telling the previous one: every listener after that callback heard
+  // 'closed' and then 'open', so a status pill bound to them showed 'open' on a closed subscription.
+  it('close() from onStatus: every listener hears open, then closed', async () => {
+    const { url } = await serve([stream(['id: 1\ndata: a\n\n'], true)])
+    const heard: Record<string, string[]> = { onStatus: [], first: [], second: [] }
+    const sub = lib.subscribe({
+      url,
+      heartbeatTimeout: false,
+      onStatus: (change) => {
+        heard.onStatus?.push(change.status)
+        if (change.status === 'open') void sub.close()
+      },
+    })
+    sub.addEventListener('status', (event) => void heard.first?.push(event.detail.status))
+    sub.addEventListener('status', (event) => void heard.second?.push(event.detail.status))
+    for await (const _ of sub);
+    expect(heard).toEqual({ onStatus: ['open', 'closed'], first: ['open', 'closed'], second: ['open', 'closed'] })
+    expect(sub.status).toBe('closed')
+  })
+
+  it('a listener that closes on backoff: the next listener hears backoff before closed', async () => {
+    const { url } = await serve([answer(500)])
+    const heard: string[][] = [[], []]
+    const sub = lib.subscribe({ url, heartbeatTimeout: false, runtime: recordingTimers().runtime })
+    sub.addEventListener('status', (event) => {
+      heard[0]?.push(event.detail.status)
+      if (event.detail.status === 'backoff') void sub.close()
+    })
+    sub.addEventListener('status', (event) => void heard[1]?.push(`${event.detail.previous}>${event.detail.status}`))
+    for await (const _ of sub);
+    expect(heard).toEqual([
+      ['backoff', 'closed'],
+      ['connecting>backoff', 'backoff>closed'],
+    ])
+  })
+})
