@@ -242,9 +242,12 @@ function connect(state: MachineState, command = CONNECT): Transition {
  * cannot reset the backoff on every connection.
  */
 function settle(state: MachineState, at: number, config: MachineConfig): [MachineState, boolean] {
-  const lasted = state.openedAt !== undefined && at - state.openedAt >= config.healthyAfter
+  const open = state.openedAt === undefined ? -1 : at - state.openedAt
+  const lasted = open >= config.healthyAfter
   const next: MachineState = { ...state, openedAt: undefined, progressed: false }
-  return [lasted && state.progressed ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, lasted]
+  // One open at least maxDelay is healthy even with nothing new (a quiet feed whose idle connection a
+  // proxy cuts): one reconnect per such connection is no faster than the backoff's slowest pace.
+  return [lasted && (state.progressed || open >= config.maxDelay) ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, lasted]
 }
 
 function close(state: MachineState, reason: StatusReason, error?: ResumableSSEError): Transition {

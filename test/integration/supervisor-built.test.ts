@@ -327,3 +327,46 @@ describe('status changes arrive in order (built package, real server)', () => {
     ])
   })
 })
+
+describe('a quiet feed whose idle connections are cut (built package, real server)', () => {
+  // Regression: only a connection that delivered something new ended a failure streak, however long it
+  // lasted. A quiet feed (heartbeat comments only) whose connection a proxy cuts now and then counted
+  // every cut as a failure: the waits grew to maxDelay, and with `maxRetries: 2` the third cut ended the
+  // subscription with retries-exhausted although the server never failed. A connection that stayed open
+  // at least maxDelay ends the streak (reconnecting once per such connection is no faster than the
+  // backoff's slowest pace, so no server can drive a loop with it).
+  it('three cuts of a quiet connection that lasted are not three failures', async () => {
+    const quiet = stream([':heartbeat\n\n'])
+    const { url, requests } = await serve([quiet, quiet, quiet, quiet, stream(['id: 1\ndata: news\n\n'], true)])
+    let now = 0
+    const statuses: Lib.StatusChange[] = []
+    const sub = lib.subscribe({
+      url,
+      maxRetries: 2,
+      heartbeatTimeout: false,
+      // Every reading of the clock is 40 s later: each connection lasted longer than maxDelay (30 s).
+      runtime: { ...recordingTimers().runtime, now: () => (now += 40_000) },
+      onStatus: (s) => void statuses.push(s),
+    })
+    const data: string[] = []
+    for await (const event of sub) {
+      data.push(event.data)
+      break
+    }
+    expect(data).toEqual(['news'])
+    expect(requests).toHaveLength(5)
+    expect(statuses.filter((s) => s.status === 'backoff').map((s) => s.attempt)).toEqual([1, 1, 1, 1])
+  })
+
+  it('connections that end sooner than maxDelay without anything new still add up (no reconnect loop)', async () => {
+    const quiet = stream([':heartbeat\n\n'])
+    const { url, requests } = await serve([quiet, quiet, quiet, quiet])
+    let now = 0
+    const sub = lib.subscribe({ url, maxRetries: 2, heartbeatTimeout: false, runtime: { ...recordingTimers().runtime, now: () => (now += 5_000) } })
+    const error = await (async () => {
+      for await (const _ of sub);
+    })().catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ code: 'retries-exhausted' })
+    expect(requests).toHaveLength(3)
+  })
+})

@@ -170,9 +170,14 @@ describe('state machine: no server input drives a reconnect loop', () => {
     expect(delays(r)).toEqual([0, 499, 999, 1998])
     expect(r.state.attempt).toBe(4)
   })
-  it('a connection that only repeated what we had (no progress) does not reset the counter, however long it lasted', () => {
-    const inputs: TestInput[] = [{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'opened', at: 0 }, { type: 'ended', reason: 'eof', at: 600_000 }]
-    expect(run(inputs, config, 0.999).state.attempt).toBe(2)
+  // Changed by the supervisor review: "however long it lasted" penalised quiet feeds whose idle
+  // connections a proxy cuts (every cut a failure, fatal under maxRetries). Open at least maxDelay, a
+  // connection ends the streak: one reconnect per such connection is no faster than the slowest backoff.
+  it('a connection that only repeated what we had (no progress) does not reset the counter unless it lasted maxDelay', () => {
+    const lasting = (ms: number): TestInput[] => [{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'opened', at: 0 }, { type: 'ended', reason: 'eof', at: ms }]
+    expect(run(lasting(29_999), config, 0.999).state.attempt).toBe(2)
+    expect(run(lasting(30_000), config, 0.999).state.attempt).toBe(1)
+    expect(run(lasting(600_000), config, 0.999).state.attempt).toBe(1)
   })
   it('a healthy feed that delivers for a while and closes is not penalised', () => {
     const inputs: TestInput[] = [{ type: 'start' }]
