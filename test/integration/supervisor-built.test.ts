@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs'
 import http from 'node:http'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -14,6 +15,8 @@ const DIST = join(import.meta.dirname, '../../dist/index.js')
 if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npx tsup` (npm test builds first)')
 // A computed URL keeps vite's transform out of it: Node loads dist/index.js itself.
 const lib = (await import(/* @vite-ignore */ pathToFileURL(DIST).href)) as typeof Lib
+/** The CommonJS build, as `require('resumable-sse')` loads it (its Retry-After date parser is a lazy chunk too). */
+const cjs = createRequire(import.meta.url)(join(import.meta.dirname, '../../dist/index.cjs')) as typeof Lib
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void
 
@@ -369,4 +372,34 @@ describe('a quiet feed whose idle connections are cut (built package, real serve
     expect(error).toMatchObject({ code: 'retries-exhausted' })
     expect(requests).toHaveLength(3)
   })
+})
+
+describe('Retry-After (built package, real server)', () => {
+  for (const [format, build] of [
+    ['ESM', lib],
+    ['CommonJS', cjs],
+  ] as const) {
+    it(`seconds and the three HTTP-date forms, read against the injected clock and capped at maxRetryAfter (${format})`, async () => {
+      const now = Date.UTC(2030, 0, 1, 0, 0, 0)
+      const { url } = await serve([
+        answer(503, { 'retry-after': '7' }),
+        answer(429, { 'retry-after': 'Tue, 01 Jan 2030 00:00:09 GMT' }), // IMF-fixdate
+        answer(503, { 'retry-after': 'Tuesday, 01-Jan-30 00:00:11 GMT' }), // RFC 850
+        answer(503, { 'retry-after': 'Tue Jan  1 00:10:00 2030' }), // asctime, above the cap
+        stream(['id: 1\ndata: a\n\n']),
+      ])
+      const statuses: Lib.StatusChange[] = []
+      const sub = build.subscribe({
+        url,
+        mode: 'replay',
+        heartbeatTimeout: false,
+        backoff: { maxRetryAfter: 60_000 },
+        // random 0: the backoff's floor is 0, so each delay is the server's own.
+        runtime: { ...recordingTimers().runtime, now: () => now, random: () => 0 },
+        onStatus: (s) => void statuses.push(s),
+      })
+      for await (const _ of sub);
+      expect(backoffDelays(statuses)).toEqual([7000, 9000, 11000, 60000])
+    })
+  }
 })
