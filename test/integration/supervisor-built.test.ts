@@ -403,3 +403,38 @@ describe('Retry-After (built package, real server)', () => {
     })
   }
 })
+
+describe('nothing left behind by close() (built package, real server, real timers)', () => {
+  const pendingTimers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+  const cases: Array<[string, Handler[], Partial<Lib.SubscribeOptions>, Lib.Status | undefined]> = [
+    ['an open stream', [stream(['id: 1\ndata: a\n\n'], true)], {}, 'open'],
+    ['a backoff wait', [answer(500)], { backoff: { baseDelay: 60_000 } }, 'backoff'],
+    ['a Retry-After wait', [answer(503, { 'retry-after': '3600' })], {}, 'backoff'],
+    ['a refreshAuth that never settles', [answer(401)], { refreshAuth: () => new Promise(() => {}) }, 'refreshing-auth'],
+    ['a server that never answers', [() => {}], {}, undefined],
+    ['a headers() that never settles', [], { headers: () => new Promise<HeadersInit>(() => {}) }, undefined],
+  ]
+  for (const [name, handlers, options, reach] of cases) {
+    it(`close() during ${name}: no timer left, the connection closed`, async () => {
+      const sockets: Array<Promise<void>> = []
+      const { url, requests } = await serve(
+        handlers.map((handler) => (req, res) => {
+          sockets.push(new Promise((resolve) => req.socket.once('close', () => resolve())))
+          handler(req, res)
+        }),
+      )
+      const before = pendingTimers()
+      let reached!: () => void
+      const there = new Promise<void>((resolve) => (reached = resolve))
+      // Default timers (heartbeat 60 s, real backoff): each must be cleared, not waited out.
+      const sub = lib.subscribe({ url, store: new lib.MemoryStore(), key: 'k', ...options, onStatus: (s) => void (s.status === reach && reached()) })
+      if (reach) await there
+      else while (requests.length === 0 && !options.headers) await new Promise((resolve) => setTimeout(resolve, 5))
+      await sub.close()
+      expect(sub.status).toBe('closed')
+      expect(pendingTimers()).toBeLessThanOrEqual(before)
+      // The server sees every connection of ours end (a stream or a pending request is not kept open).
+      if (name === 'an open stream' || name === 'a server that never answers') await Promise.all(sockets)
+    })
+  }
+})
