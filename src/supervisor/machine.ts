@@ -152,7 +152,7 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
       return stay({ ...state, retryBase: input.ms })
 
     case 'ended':
-      return retry(settle(state, input.at, config)[0], config, unit, input.reason, undefined, input.error)
+      return retry(settle(state, input.at, config, input.reason !== 'starved')[0], config, unit, input.reason, undefined, input.error)
 
     case 'server-closing': {
       if (typeof input.reconnect === 'string') return close(state, input.reconnect)
@@ -241,13 +241,14 @@ function connect(state: MachineState, command = CONNECT): Transition {
  * opening or only repeated what we had does not: a server that accepts, sends one event and closes
  * cannot reset the backoff on every connection.
  */
-function settle(state: MachineState, at: number, config: MachineConfig): [MachineState, boolean] {
+function settle(state: MachineState, at: number, config: MachineConfig, alive = true): [MachineState, boolean] {
   const open = state.openedAt === undefined ? -1 : at - state.openedAt
   const lasted = open >= config.healthyAfter
   const next: MachineState = { ...state, openedAt: undefined, progressed: false }
-  // One open at least maxDelay is healthy even with nothing new (a quiet feed whose idle connection a
-  // proxy cuts): one reconnect per such connection is no faster than the backoff's slowest pace.
-  return [lasted && (state.progressed || open >= config.maxDelay) ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, lasted]
+  // One that stayed open and `alive` (not dropped for silence) at least maxDelay is healthy even with
+  // nothing new (a quiet feed whose idle connection a proxy cuts): one reconnect per such connection is
+  // no faster than the backoff's slowest pace, and a server that only ever goes silent still fails.
+  return [lasted && (state.progressed || (alive && open >= config.maxDelay)) ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, lasted]
 }
 
 function close(state: MachineState, reason: StatusReason, error?: ResumableSSEError): Transition {

@@ -361,6 +361,32 @@ describe('a quiet feed whose idle connections are cut (built package, real serve
     expect(statuses.filter((s) => s.status === 'backoff').map((s) => s.attempt)).toEqual([1, 1, 1, 1])
   })
 
+  it('a connection dropped for silence (heartbeatTimeout) is a failure however long it lasted: maxRetries still gives up', async () => {
+    const silent: Handler = (_req, res) => void res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders()
+    const { url, requests } = await serve([silent, silent, silent])
+    // The heartbeat's timers (1000 ms) are held until the connection is open; then the clock jumps 40 s
+    // and they fire: each connection opened, stayed silent for 40 s and was dropped for it.
+    let now = 0
+    const held: Array<{ fn: () => void; cleared?: boolean }> = []
+    const runtime = {
+      setTimeout: (fn: () => void, ms: number) => (ms === 1000 ? held[held.push({ fn }) - 1] : setTimeout(fn, 1)),
+      clearTimeout: (handle: unknown) => (held.includes(handle as never) ? ((handle as { cleared?: boolean }).cleared = true) : clearTimeout(handle as ReturnType<typeof setTimeout>)),
+      now: () => now,
+      random: () => 0,
+    }
+    const onStatus = (change: Lib.StatusChange) => {
+      if (change.status !== 'open') return
+      now += 40_000
+      for (const timer of held.splice(0)) setTimeout(() => timer.cleared || timer.fn(), 0)
+    }
+    const sub = lib.subscribe({ url, maxRetries: 1, heartbeatTimeout: 1000, runtime, onStatus })
+    const error = await (async () => {
+      for await (const _ of sub);
+    })().catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ code: 'retries-exhausted', message: expect.stringContaining('starved') })
+    expect(requests).toHaveLength(2)
+  })
+
   it('connections that end sooner than maxDelay without anything new still add up (no reconnect loop)', async () => {
     const quiet = stream([':heartbeat\n\n'])
     const { url, requests } = await serve([quiet, quiet, quiet, quiet])

@@ -178,6 +178,9 @@ describe('state machine: no server input drives a reconnect loop', () => {
     expect(run(lasting(29_999), config, 0.999).state.attempt).toBe(2)
     expect(run(lasting(30_000), config, 0.999).state.attempt).toBe(1)
     expect(run(lasting(600_000), config, 0.999).state.attempt).toBe(1)
+    // Dropped for silence (heartbeatTimeout) is a failure however long it was open.
+    const starved: TestInput[] = [{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'opened', at: 0 }, { type: 'ended', reason: 'starved', at: 600_000 }]
+    expect(run(starved, config, 0.999).state.attempt).toBe(2)
   })
   it('a healthy feed that delivers for a while and closes is not penalised', () => {
     const inputs: TestInput[] = [{ type: 'start' }]
