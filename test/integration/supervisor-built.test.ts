@@ -125,6 +125,18 @@ describe('status classification (built package, real server)', () => {
     expect(lib.isResumableSSEError(backoff?.cause, 'http') && backoff.cause).toMatchObject({ status: 408, body: 'idle' })
   })
 
+  it('a 1xx before the answer (103 Early Hints) is not the status: the stream that follows is read', async () => {
+    const { url } = await serve([
+      (_req, res) => {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' })
+        stream(['id: 1\ndata: a\n\n'])(_req, res)
+      },
+    ])
+    const data: string[] = []
+    for await (const event of lib.subscribe({ url, mode: 'replay', heartbeatTimeout: false })) data.push(event.data)
+    expect(data).toEqual(['a'])
+  })
+
   it('other 4xx (400, 404, 425) and 204 fail at once with an HttpError: one request each', async () => {
     for (const status of [204, 400, 404, 425]) {
       const { url, requests } = await serve([answer(status, {}, status === 204 ? '' : 'why')])
