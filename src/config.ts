@@ -142,7 +142,9 @@ export function resolveConfig(options: SubscribeOptions): ResolvedConfig {
     // The machine takes what it needs of the checked options (mode, maxRetries, pauseWhenHidden, backoff).
     machine: { ...checked, ...backoff, canRefreshAuth: checked.refreshAuth !== undefined, healthyAfter: DEFAULTS.healthyAfter },
     // Bound: some runtimes throw "Illegal invocation" when fetch is called as a method of another object.
-    runtime: { ...checked.runtime, fetch: (input, init) => fetch(input, init) },
+    // Timers hold at most 2^31-1 ms in every runtime and fire at once for more: a huge delay (a 30-day
+    // heartbeatTimeout, MAX_SAFE_INTEGER as "never") is clamped, not turned into no delay at all.
+    runtime: { ...checked.runtime, setTimeout: (fn, ms) => checked.runtime.setTimeout(fn, Math.min(ms, 2147483647)), fetch: (input, init) => fetch(input, init) },
   }
 }
 

@@ -86,6 +86,8 @@ class ResumableSubscription implements Subscription {
     })
     if (config.signal?.aborted) {
       this.#status.status = 'closed'
+      // Told like a later abort, once the caller holds the handle (an onStatus may use it).
+      queueMicrotask(() => this.#status.set({ status: 'closed', previous: 'connecting', attempt: 0, reconnects: 0, reason: 'aborted' }))
       this.#consumer.channel.end()
       this.#finish()
       return

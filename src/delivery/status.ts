@@ -25,6 +25,8 @@ export class StatusReporter {
   status: Status = 'connecting'
   readonly #onStatus: ((change: StatusChange) => void) | undefined
   readonly #listeners = new Set<StatusListener>()
+  /** Changes still to tell while one is being told: a callback that calls close() makes one. */
+  #queue: StatusChange[] | undefined
 
   constructor(onStatus: ((change: StatusChange) => void) | undefined) {
     this.#onStatus = onStatus
@@ -32,11 +34,16 @@ export class StatusReporter {
 
   set(change: StatusChange): void {
     this.status = change.status
-    if (this.#onStatus) callUser(this.#onStatus, change)
-    if (this.#listeners.size > 0) {
-      const event: StatusEvent = { type: 'status', detail: change }
+    // A change made from inside a callback waits until every callback heard the current one: told at
+    // once, the later callbacks would hear 'closed' before 'open' and keep showing 'open'.
+    if (this.#queue) return void this.#queue.push(change)
+    const queue = (this.#queue = [change])
+    for (const next of queue) {
+      if (this.#onStatus) callUser(this.#onStatus, next)
+      const event: StatusEvent = { type: 'status', detail: next }
       for (const listener of this.#listeners) callUser(listener, event)
     }
+    this.#queue = undefined
   }
 
   add(listener: StatusListener): void {

@@ -144,24 +144,22 @@ export class Driver {
 
   async #connect(effect: AbortController): Promise<void> {
     const options = this.#options
-    const { runtime } = options
     const position = this.#positionCheckpoint()
+    const { mode, onCursorExpired } = options.machine
     let end: AttemptEnd
     try {
-      const { mode, onCursorExpired } = options.machine
-      const request = await buildRequest(options.request, options.dialect, position, mode, effect.signal, this.#state.attempt)
-      end = await runAttempt(request, effect, {
+      const session = options.dialect.open(position, mode, onCursorExpired)
+      // The attempt builds the request itself, under its starvation clock (headers()/body() may hang).
+      end = await runAttempt(buildRequest(options.request, options.dialect, position, mode, effect.signal, this.#state.attempt), effect, {
         ...options, // runtime, maxEventSize, heartbeatTimeout, redirect, channel
-        session: options.dialect.open(position, mode, onCursorExpired),
+        session,
         sink: this.#sink(effect),
         mode,
         report: (input) => this.#postFrom(effect, input),
       })
     } catch (error) {
-      // Building the request failed. The dialect's own typed error (it cannot resume from this
-      // position) would fail the same way again; a throwing headers()/body() function (a token fetch
-      // hitting a network blip) is a failed attempt like any other.
-      end = error instanceof ResumableSSEError ? { type: 'failed', error } : { type: 'ended', reason: 'request', at: runtime.now(), error }
+      // A dialect of the user's own whose `open` threw: its typed error is fatal, anything else a failed attempt.
+      end = error instanceof ResumableSSEError ? { type: 'failed', error } : { type: 'ended', reason: 'request', at: options.runtime.now(), error }
     }
     // An expired cursor is the machine's to judge (fail, or restart from the oldest history).
     this.#postFrom(effect, end.type === 'failed' && end.error.code === 'cursor-expired' ? { type: 'expired', error: end.error } : end)

@@ -152,7 +152,7 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
       return stay({ ...state, retryBase: input.ms })
 
     case 'ended':
-      return retry(settle(state, input.at, config)[0], config, unit, input.reason, undefined, input.error)
+      return retry(settle(state, input.at, config, input.reason !== 'starved')[0], config, unit, input.reason, undefined, input.error)
 
     case 'server-closing': {
       if (typeof input.reconnect === 'string') return close(state, input.reconnect)
@@ -176,9 +176,10 @@ export function step(state: MachineState, input: Input, config: MachineConfig, u
         const message = `Server answered 401 ${config.canRefreshAuth ? 'again after the auth refresh' : 'and no refreshAuth option was given'}`
         return close(state, 'error', new HttpError(401, error.body, error.requestId, 'auth', message))
       }
-      // 429 and 503 say when to come back (Retry-After); any other 5xx is the backoff's to pace.
+      // 429 and 503 say when to come back (Retry-After); any other 5xx is the backoff's to pace, and so
+      // is 408 (a proxy gave up waiting for the request: RFC 9110 lets the client repeat it).
       if (status === 429 || status === 503) return retry(state, config, unit, 'http', input.retryAfter, error)
-      if (status >= 500 && status <= 599) return retry(state, config, unit, 'http', undefined, error)
+      if (status === 408 || (status >= 500 && status <= 599)) return retry(state, config, unit, 'http', undefined, error)
       return close(state, 'error', error)
     }
 
@@ -240,10 +241,14 @@ function connect(state: MachineState, command = CONNECT): Transition {
  * opening or only repeated what we had does not: a server that accepts, sends one event and closes
  * cannot reset the backoff on every connection.
  */
-function settle(state: MachineState, at: number, config: MachineConfig): [MachineState, boolean] {
-  const lasted = state.openedAt !== undefined && at - state.openedAt >= config.healthyAfter
+function settle(state: MachineState, at: number, config: MachineConfig, alive = true): [MachineState, boolean] {
+  const open = state.openedAt === undefined ? -1 : at - state.openedAt
+  const lasted = open >= config.healthyAfter
   const next: MachineState = { ...state, openedAt: undefined, progressed: false }
-  return [lasted && state.progressed ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, lasted]
+  // One that stayed open and `alive` (not dropped for silence) at least maxDelay is healthy even with
+  // nothing new (a quiet feed whose idle connection a proxy cuts): one reconnect per such connection is
+  // no faster than the backoff's slowest pace, and a server that only ever goes silent still fails.
+  return [lasted && (state.progressed || (alive && open >= config.maxDelay)) ? { ...next, attempt: 0, authRefreshed: false, rushed: false } : next, lasted]
 }
 
 function close(state: MachineState, reason: StatusReason, error?: ResumableSSEError): Transition {
@@ -284,9 +289,11 @@ function retry(
   if (state.hidden && config.pauseWhenHidden) return pause(failed, 'hidden')
   // The server's `retry:` is the first window; later failures in a row grow from the larger of it and
   // our own base, so a `retry: 0` (common: "come back at once after I close") cannot turn a failing
-  // server into a reconnect loop with no delay at all.
-  const { retryBase } = state
-  const policy = retryBase === undefined ? config : { ...config, baseDelay: n ? Math.max(retryBase, config.baseDelay) : retryBase }
+  // server into a reconnect loop with no delay at all. A server hint like Retry-After: capped by
+  // maxRetryAfter, not by maxDelay, which it raises (a server asking for 60 s is not called after 30).
+  const hinted = state.retryBase === undefined ? undefined : Math.min(state.retryBase, config.maxRetryAfter)
+  const policy =
+    hinted === undefined ? config : { ...config, baseDelay: n ? Math.max(hinted, config.baseDelay) : hinted, maxDelay: Math.max(hinted, config.maxDelay) }
   const jittered = fullJitter(n, policy, unit)
   let delay = hint !== undefined ? Math.min(Math.max(0, hint), config.maxRetryAfter) : jittered
   if (n > 0) delay = Math.max(delay, jittered)

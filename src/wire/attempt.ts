@@ -37,10 +37,11 @@ const REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-amzn-requestid', 'c
  *
  * One closure per attempt: the steps below share the attempt's clock, signal and liveness state.
  */
-export async function runAttempt(built: BuiltRequest, controller: AbortController, options: AttemptOptions): Promise<AttemptEnd> {
+export async function runAttempt(building: Promise<BuiltRequest>, controller: AbortController, options: AttemptOptions): Promise<AttemptEnd> {
   const { runtime, session, maxEventSize, heartbeatTimeout: timeout } = options
   const { signal } = controller
-  const ended = (reason: 'eof' | 'transport' | 'starved', error?: unknown): AttemptEnd => ({ type: 'ended', reason, at: runtime.now(), error })
+  let built: BuiltRequest
+  const ended = (reason: 'eof' | 'transport' | 'starved' | 'request', error?: unknown): AttemptEnd => ({ type: 'ended', reason, at: runtime.now(), error })
   const failed = (error: ResumableSSEError): AttemptEnd => ({ type: 'failed', error })
   const tooLarge = () => failed(new EventTooLargeError(maxEventSize))
 
@@ -233,6 +234,15 @@ export async function runAttempt(built: BuiltRequest, controller: AbortControlle
 
   resume()
   try {
+    // The request is built under the same clock: a headers()/body() function that never settles (a
+    // token fetch into a dead network) starves the attempt like a server that never answers. One that
+    // throws is a failed attempt (`request`); the dialect's own typed error (it cannot resume from this
+    // position) would fail the same way again.
+    try {
+      built = await untilAborted(building, signal)
+    } catch (error) {
+      return signal.aborted ? interrupted() : error instanceof ResumableSSEError ? failed(error) : ended('request', error)
+    }
     const response = await follow()
     if (!(response instanceof Response)) return response
     touch()

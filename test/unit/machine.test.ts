@@ -63,6 +63,30 @@ describe('state machine: the server retry: field', () => {
   })
 })
 
+describe('state machine: a retry: above maxDelay, and 408 (supervisor review)', () => {
+  // Both failed before: the retry: window was capped at maxDelay, and 408 was fatal.
+  it('a retry: above maxDelay is the window, capped at maxRetryAfter; later windows stay at least that', () => {
+    const delays = (hint: number, cfg: MachineConfig) => {
+      let state = step(initialState(), { type: 'start' }, cfg, 0.999).state
+      state = step(state, { type: 'retry-hint', ms: hint }, cfg, 0.999).state
+      const out: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const t = step(state, { type: 'ended', reason: 'transport', at: 0 }, cfg, 0.999)
+        if (t.command.type === 'wait') out.push(t.command.ms)
+        state = step(t.state, { type: 'waited' }, cfg, 0.999).state
+      }
+      return out
+    }
+    expect(delays(60_000, machineConfig({ jitter: false }))).toEqual([60_000, 60_000, 60_000])
+    expect(delays(900_000, machineConfig({ jitter: false, maxRetryAfter: 40_000 }))).toEqual([40_000, 40_000, 40_000])
+    expect(delays(5_000, machineConfig({ jitter: false }))).toEqual([5_000, 10_000, 20_000])
+  })
+  it('408 backs off like a 5xx; 400 and 425 are fatal', () => {
+    expect(run([{ type: 'start' }, http(408)]).state).toMatchObject({ status: 'backoff', reason: 'http', attempt: 1 })
+    for (const status of [400, 425]) expect(run([{ type: 'start' }, http(status)]).state).toMatchObject({ status: 'closed', reason: 'error' })
+  })
+})
+
 describe('state machine: connection endings', () => {
   for (const reason of ['eof', 'transport', 'starved'] as const) {
     it(`${reason} backs off with full jitter and remembers why`, () => {
@@ -146,9 +170,17 @@ describe('state machine: no server input drives a reconnect loop', () => {
     expect(delays(r)).toEqual([0, 499, 999, 1998])
     expect(r.state.attempt).toBe(4)
   })
-  it('a connection that only repeated what we had (no progress) does not reset the counter, however long it lasted', () => {
-    const inputs: TestInput[] = [{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'opened', at: 0 }, { type: 'ended', reason: 'eof', at: 600_000 }]
-    expect(run(inputs, config, 0.999).state.attempt).toBe(2)
+  // Changed by the supervisor review: "however long it lasted" penalised quiet feeds whose idle
+  // connections a proxy cuts (every cut a failure, fatal under maxRetries). Open at least maxDelay, a
+  // connection ends the streak: one reconnect per such connection is no faster than the slowest backoff.
+  it('a connection that only repeated what we had (no progress) does not reset the counter unless it lasted maxDelay', () => {
+    const lasting = (ms: number): TestInput[] => [{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'opened', at: 0 }, { type: 'ended', reason: 'eof', at: ms }]
+    expect(run(lasting(29_999), config, 0.999).state.attempt).toBe(2)
+    expect(run(lasting(30_000), config, 0.999).state.attempt).toBe(1)
+    expect(run(lasting(600_000), config, 0.999).state.attempt).toBe(1)
+    // Dropped for silence (heartbeatTimeout) is a failure however long it was open.
+    const starved: TestInput[] = [{ type: 'start' }, { type: 'ended', reason: 'transport' }, { type: 'waited' }, { type: 'opened', at: 0 }, { type: 'ended', reason: 'starved', at: 600_000 }]
+    expect(run(starved, config, 0.999).state.attempt).toBe(2)
   })
   it('a healthy feed that delivers for a while and closes is not penalised', () => {
     const inputs: TestInput[] = [{ type: 'start' }]
