@@ -187,6 +187,10 @@ export async function runAttempt(built: BuiltRequest, controller: AbortControlle
       // slack; the exact limit is the check on `frame.data.length` above, wherever the chunks split.
       maxBufferSize: maxEventSize + 16,
     })
+    // The decoder below already dropped the one leading BOM the standard allows. The parser would drop
+    // another U+FEFF (or the characters "ï»¿") at the start of what it is fed, which browsers read as
+    // part of the first line: a blank line first ends its check and dispatches nothing.
+    parser.feed('\n')
 
     const reader = body.getReader()
     // Cancel the body ourselves on abort: a body that does not follow the fetch's signal (a custom
