@@ -129,7 +129,8 @@ export class Driver {
 
   #wait(ms: number, effect: AbortController): void {
     const { runtime } = this.#options
-    const handle = runtime.setTimeout(() => this.#postFrom(effect, { type: 'waited' }), ms)
+    // Timers run a delay past 2^31 - 1 ms at once: wait the longest they can instead.
+    const handle = runtime.setTimeout(() => this.#postFrom(effect, { type: 'waited' }), Math.min(ms, 2 ** 31 - 1))
     effect.signal.addEventListener('abort', () => runtime.clearTimeout(handle), { once: true })
   }
 
