@@ -227,6 +227,16 @@ const STREAMS: Stream[] = [
   { name: 'an empty id, a new id, then a reconnect', conns: [{ chunks: [R, 'id: 5\ndata: a\n\nid:\n\nid: 2\ndata: b\n\n'] }, { chunks: ['data: c\n\n'] }] },
   { name: 'a non-ASCII id and invalid bytes in an id, sent back', conns: [{ chunks: [R, 'id: é€😀\ndata: a\n\n'] }, { bytes: true, chunks: ['id: x\xFFy\ndata: b\n\n'] }, { chunks: ['data: c\n\n'] }] },
   {
+    name: 'an id longer than 4096 bytes',
+    conns: [{ chunks: [R, `id: 1\ndata: a\n\nid: ${'x'.repeat(5000)}\ndata: b\n\ndata: c\n\n`] }, { chunks: ['data: d\n\n'] }],
+    // Documented: it is never a position (a server would answer the oversized header with 431 on every
+    // reconnect), so lastEventId stays the last id that fits, the one sent back.
+    difference: (native) => ({
+      log: native.map((entry): Entry => (entry.length === 4 && entry[1] !== 'a' ? [entry[0], entry[1], '1', entry[3]] : entry)),
+      headers: [null, '1', '1'],
+    }),
+  },
+  {
     name: 'a numeric id at or below the last one (a replay)',
     conns: once('id: 2\ndata: a\n\nid: 1\ndata: b\n\nid: 3\ndata: c\n\n'),
     // Documented: a numeric id at or below one already dispatched is a replay and is dropped (dedupe).

@@ -134,4 +134,18 @@ describe('subscribe (built) reads an event stream as the HTML standard does', ()
     const r = await read([{ chunks: [R, 'retry: 99999x\n\nretry:  99999\n\nretry: -99999\n\nretry: +99999\n\nretry: 9e9\n\nretry\n\ndata: a\n\n'] }, { chunks: ['data: b\n\n'] }])
     expect(r.seen.map((e) => e[1])).toEqual(['a', 'b'])
   })
+
+  // Documented difference: a browser's last event ID would be the long id from `b` on, and it would
+  // send it back; `event.cursor` stays what is sent back, the last id that fits.
+  it('an id longer than 4096 bytes is delivered, but never a position: event.cursor stays the last id sent back', async () => {
+    const long = 'x'.repeat(5000)
+    const r = await read([{ chunks: [R, `id: 1\ndata: a\n\nid: ${long}\ndata: b\n\ndata: c\n\n`] }, { chunks: ['data: d\n\n'] }])
+    expect(r.seen).toEqual([
+      ['message', 'a', '1', '1'],
+      ['message', 'b', long, '1'],
+      ['message', 'c', undefined, '1'],
+      ['message', 'd', undefined, '1'],
+    ])
+    expect(r.headers).toEqual([null, '1', '1'])
+  })
 })
