@@ -226,6 +226,9 @@ const STREAMS: Stream[] = [
   { name: 'an id-only block, then a reconnect', conns: [{ chunks: [R, 'id: 1\ndata: a\n\nid: 7\n\n'] }, { chunks: ['data: b\n\n'] }] },
   { name: 'an empty id, a new id, then a reconnect', conns: [{ chunks: [R, 'id: 5\ndata: a\n\nid:\n\nid: 2\ndata: b\n\n'] }, { chunks: ['data: c\n\n'] }] },
   { name: 'a non-ASCII id and invalid bytes in an id, sent back', conns: [{ chunks: [R, 'id: é€😀\ndata: a\n\n'] }, { bytes: true, chunks: ['id: x\xFFy\ndata: b\n\n'] }, { chunks: ['data: c\n\n'] }] },
+  { name: 'events named error and open are MessageEvents to those listeners', conns: once('event: error\ndata: a\n\nevent: open\ndata: b\n\nevent: message\ndata: c\n\n') },
+  { name: 'no content type at all', conns: [{ contentType: null, chunks: ['data: a\n\n'] }] },
+  { name: 'the content type with a parameter and no space', conns: [{ contentType: 'text/event-stream;charset=utf-8', chunks: [R, 'data: a\n\n'] }] },
   {
     name: 'an id longer than 4096 bytes',
     conns: [{ chunks: [R, `id: 1\ndata: a\n\nid: ${'x'.repeat(5000)}\ndata: b\n\ndata: c\n\n`] }, { chunks: ['data: d\n\n'] }],
