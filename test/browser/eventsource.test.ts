@@ -230,6 +230,16 @@ const STREAMS: Stream[] = [
   { name: 'no content type at all', conns: [{ contentType: null, chunks: ['data: a\n\n'] }] },
   { name: 'the content type with a parameter and no space', conns: [{ contentType: 'text/event-stream;charset=utf-8', chunks: [R, 'data: a\n\n'] }] },
   {
+    name: 'a replayed numeric id, then events without an id and a reconnect',
+    conns: [{ chunks: [R, 'id: 5\ndata: a\n\nid: 3\ndata: b\n\ndata: c\n\n'] }, { chunks: ['data: d\n\n'] }],
+    // Documented: the replay `b` is dropped, and its id is no last event ID: lastEventId and
+    // Last-Event-ID stay 5, the position a reconnect resumes from.
+    difference: (native) => ({
+      log: native.filter((entry) => entry[1] !== 'b').map((entry): Entry => (entry.length === 4 && entry[1] !== 'a' ? [entry[0], entry[1], '5', entry[3]] : entry)),
+      headers: [null, '5', '5'],
+    }),
+  },
+  {
     name: 'an id longer than 4096 bytes',
     conns: [{ chunks: [R, `id: 1\ndata: a\n\nid: ${'x'.repeat(5000)}\ndata: b\n\ndata: c\n\n`] }, { chunks: ['data: d\n\n'] }],
     // Documented: it is never a position (a server would answer the oversized header with 431 on every

@@ -148,4 +148,18 @@ describe('subscribe (built) reads an event stream as the HTML standard does', ()
     ])
     expect(r.headers).toEqual([null, '1', '1'])
   })
+
+  // Regression (rstd): the replayed id became the last event ID of the events after it (`c` said '3')
+  // while the resume position stayed 5 ('5' was sent back, and `d` said '5'): event.cursor was not what
+  // is sent back. Documented difference: a browser dispatches `b` and its last event ID is '3' from then on.
+  it('a replayed numeric id (dropped by dedupe) is no last event ID: event.cursor stays what is sent back', async () => {
+    const r = await read([{ chunks: [R, 'id: 5\ndata: a\n\nid: 3\ndata: b\n\ndata: c\n\nid: 2\n\ndata: e\n\n'] }, { chunks: ['data: d\n\n'] }])
+    expect(r.seen).toEqual([
+      ['message', 'a', '5', '5'],
+      ['message', 'c', undefined, '5'],
+      ['message', 'e', undefined, '5'],
+      ['message', 'd', undefined, '5'],
+    ])
+    expect(r.headers).toEqual([null, '5', '5'])
+  })
 })
