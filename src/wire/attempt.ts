@@ -52,7 +52,8 @@ export async function runAttempt(built: BuiltRequest, controller: AbortControlle
   let timer: unknown
   let starved = false
   const touch = () => void (lastByteAt = runtime.now())
-  const arm = (ms: number) => void (timer = runtime.setTimeout(check, ms))
+  // At most 2^31 - 1 ms, which timers run at once beyond: `check` re-arms for whatever is left.
+  const arm = (ms: number) => void (timer = runtime.setTimeout(check, Math.min(ms, 2 ** 31 - 1)))
   const check = () => {
     const idle = runtime.now() - lastByteAt
     if (idle < (timeout as number)) return arm((timeout as number) - idle)
