@@ -109,8 +109,11 @@ class LastEventIdSession implements DialectSession {
    * whose cursor is not its own sequence was numbered locally, so a resumed session starts that way.
    */
   #opaque: boolean
-  /** The HTML standard's last event ID buffer: `event.cursor`, for events without an id too. */
-  #lastId: string
+  /**
+   * The HTML standard's last event ID buffer: `event.cursor`, for events without an id too.
+   * `undefined` until there is a position (any numeric id is new then).
+   */
+  #lastId: string | undefined
 
   readonly #expired: readonly number[] | undefined
 
@@ -118,7 +121,7 @@ class LastEventIdSession implements DialectSession {
     // Statuses count as an expired cursor only when this connection sent one.
     if (position?.cursor) this.#expired = expired
     this.#sequence = position?.sequence ?? 0
-    this.#lastId = position?.cursor ?? ''
+    this.#lastId = position?.cursor
     this.#opaque = position !== undefined && numericId(position.cursor) !== position.sequence
   }
 
@@ -131,7 +134,7 @@ class LastEventIdSession implements DialectSession {
     const id = frame.id
     const type = frame.event || 'message'
     const sequence = id === undefined ? -1 : this.#advance(id)
-    if (sequence < 0) sink.deliverUnpositioned(type, frame.data, this.#lastId, id)
+    if (sequence < 0) sink.deliverUnpositioned(type, frame.data, this.#lastId ?? '', id)
     else sink.deliver(type, frame.data, id, sequence, id as string)
   }
 
@@ -148,9 +151,12 @@ class LastEventIdSession implements DialectSession {
   #advance(id: string): number {
     const numeric = this.#opaque ? -1 : numericId(id)
     if (numeric >= 0) {
-      // A numeric id (at most 15 digits) always fits.
-      this.#lastId = id
-      if (numeric > this.#sequence) this.#sequence = numeric
+      // A numeric id (at most 15 digits) always fits. One at or below the last position is a replay the
+      // sequencer drops: not the last event ID either, so `event.cursor` stays what is sent back.
+      if (numeric > this.#sequence || this.#lastId === undefined) {
+        this.#lastId = id
+        this.#sequence = numeric
+      }
       return numeric
     }
     if (!cursorFits(id)) return -1

@@ -125,8 +125,9 @@ export class EventSource extends EventTarget {
       // The `eventsource` package calls `fetch(url, init)` with plain-object headers, and wrappers written
       // for it spread `init.headers`: call a custom fetch the same way.
       ...(custom && { fetch: (input: RequestInfo | URL, init?: RequestInit) => (input instanceof Request ? asInit(input).then((plain) => custom(input.url, plain)) : custom(input, init)) }),
-      // Browser-like: wait exactly the reconnection time (`retry:`, else 3 s like Chromium).
-      backoff: { baseDelay: 3000, factor: 1, jitter: false, ...options.backoff },
+      // Browser-like: wait exactly the reconnection time (`retry:`, else 3 s like Chromium), however
+      // long `retry:` says (up to the longest timer), not at most subscribe's 5 min (`maxRetryAfter`).
+      backoff: { baseDelay: 3000, factor: 1, jitter: false, maxDelay: 2 ** 31 - 1, maxRetryAfter: 2 ** 31 - 1, ...options.backoff },
       heartbeatTimeout: options.heartbeatTimeout ?? false,
       credentials: withCredentials ? 'include' : 'same-origin',
       dialect: eventSourceDialect(!!options.refreshAuth, !!retryHttpErrors),

@@ -129,6 +129,7 @@ export class Driver {
 
   #wait(ms: number, effect: AbortController): void {
     const { runtime } = this.#options
+    // A delay past 2^31 - 1 ms is clamped by the runtime wrapper (config.ts), not run at once.
     const handle = runtime.setTimeout(() => this.#postFrom(effect, { type: 'waited' }), ms)
     effect.signal.addEventListener('abort', () => runtime.clearTimeout(handle), { once: true })
   }

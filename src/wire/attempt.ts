@@ -53,6 +53,7 @@ export async function runAttempt(building: Promise<BuiltRequest>, controller: Ab
   let timer: unknown
   let starved = false
   const touch = () => void (lastByteAt = runtime.now())
+  // The runtime wrapper (config.ts) clamps a wait past 2^31 - 1 ms: `check` then re-arms for what is left.
   const arm = (ms: number) => void (timer = runtime.setTimeout(check, ms))
   const check = () => {
     const idle = runtime.now() - lastByteAt
@@ -188,6 +189,10 @@ export async function runAttempt(building: Promise<BuiltRequest>, controller: Ab
       // slack; the exact limit is the check on `frame.data.length` above, wherever the chunks split.
       maxBufferSize: maxEventSize + 16,
     })
+    // The decoder below already dropped the one leading BOM the standard allows. The parser would drop
+    // another U+FEFF (or the characters "ï»¿") at the start of what it is fed, which browsers read as
+    // part of the first line: a blank line first ends its check and dispatches nothing.
+    parser.feed('\n')
 
     const reader = body.getReader()
     // Cancel the body ourselves on abort: a body that does not follow the fetch's signal (a custom

@@ -192,6 +192,63 @@ const STREAMS: Stream[] = [
   { name: 'a content type that only starts with text/event-stream', conns: [{ contentType: 'text/event-stream-foo', chunks: ['data: a\n\n'] }] },
   { name: 'the content type in other case, with a parameter after spaces', conns: [{ contentType: 'Text/Event-Stream ; charset=utf-8', chunks: ['data: a\n\n'] }] },
   { name: 'a wrong content type after a reconnect', conns: [{ chunks: [R, 'data: a\n\n'] }, { contentType: 'application/json', chunks: ['data: b\n\n'] }] },
+  // More of the standard's parsing rules, each where a reader could plausibly differ from a browser.
+  { name: 'two BOMs at the very start: the second is part of the first line', conns: [{ chunks: ['\uFEFF\uFEFFdata: a\n\ndata: b\n\n' + R] }] },
+  { name: 'a BOM alone in the first chunk, then a second BOM', conns: [{ chunks: ['\uFEFF', '\uFEFFdata: a\n\ndata: b\n\n' + R] }] },
+  { name: 'a BOM split across chunks', conns: [{ bytes: true, chunks: ['\xEF', '\xBB', '\xBFdata: a\n\n' + R] }] },
+  { name: 'the characters "ï»¿" (not a BOM) at the start', conns: [{ chunks: ['\u00EF\u00BB\u00BFdata: a\n\ndata: b\n\n' + R] }] },
+  { name: 'invalid UTF-8 bytes', conns: [{ bytes: true, chunks: [R, 'data: a\xFFb\xC0\xAFc\xED\xA0\x80d\n\n'] }] },
+  { name: 'a UTF-8 sequence split across chunks', conns: [{ bytes: true, chunks: [R, 'data: \xE2', '\x82', '\xAC \xF0\x9F', '\x98\x80\n\n'] }] },
+  { name: 'a truncated UTF-8 sequence at a chunk end', conns: [{ bytes: true, chunks: [R, 'data: a\xE2\x82', 'b\n\ndata: c\xF0', '\n\n'] }] },
+  { name: 'CRLF split between chunks at the blank line', conns: once('data: a\r\n\r', '\ndata: b\r\n\r', '\n') },
+  { name: 'lone CRs mixed with LF and CRLF', conns: once('data: a\rdata: b\n\rdata: c\r\n\r\n') },
+  { name: 'data without a colon', conns: once('data\n\ndata\ndata\n\ndata: a\n\n') },
+  { name: 'empty data twice', conns: once('data:\ndata:\n\n') },
+  { name: 'field names with a trailing or leading space are unknown', conns: once('data : x\n\n data: y\n\nid : 5\ndata: a\n\nevent : tick\ndata: b\n\n') },
+  { name: 'NUL in data', conns: once('data: a\u0000b\n\n') },
+  { name: 'an id with a leading space', conns: once('id:  7\ndata: a\n\n') },
+  { name: 'retry: non-digits ignored (a reconnect stays fast)', conns: [{ chunks: [R, 'retry: 99999x\n\nretry:  99999\n\nretry: -99999\n\nretry: +99999\n\nretry: 9e9\n\nretry\n\ndata: a\n\n'] }, { chunks: ['data: b\n\n'] }] },
+  { name: 'retry: with a leading zero', conns: [{ chunks: ['retry: 020\n\ndata: a\n\n'] }, { chunks: ['data: b\n\n'] }] },
+  { name: 'event: and id: without data', conns: once('event: tick\nid: 3\n\ndata: a\n\n') },
+  { name: 'comments only', conns: once(':a\n:b\n\n:c\n') },
+  { name: 'a comment directly before the end', conns: once('data: a\n\n:') },
+  { name: 'a comment with text before the end, no line break', conns: once('data: a\n\n: bye') },
+  { name: 'the last event ends with one LF only', conns: once('data: a\n\ndata: b\n') },
+  { name: 'the last event ends with one CR only', conns: once('data: a\n\ndata: b\r') },
+  { name: 'a blank line of one CR at the very end', conns: once('data: a\n\r') },
+  { name: 'a long line split over many chunks', conns: once('data: ', ...Array.from({ length: 60 }, (_, i) => String(i % 10).repeat(150)), '\n', 'data: end\r', '\n\r', '\n') },
+  {
+    name: 'an id with NUL is ignored for the reconnect too',
+    conns: [{ chunks: [R, 'id: 1\ndata: a\n\nid: 2\u0000\n\n'] }, { chunks: ['data: b\n\n'] }],
+  },
+  { name: 'an empty id, then a reconnect: no Last-Event-ID', conns: [{ chunks: [R, 'id: 1\ndata: a\n\nid:\ndata: b\n\n'] }, { chunks: ['data: c\n\n'] }] },
+  { name: 'an id field without a colon resets, then a reconnect', conns: [{ chunks: [R, 'id: 1\ndata: a\n\nid\n\n'] }, { chunks: ['data: c\n\n'] }] },
+  { name: 'an id-only block, then a reconnect', conns: [{ chunks: [R, 'id: 1\ndata: a\n\nid: 7\n\n'] }, { chunks: ['data: b\n\n'] }] },
+  { name: 'an empty id, a new id, then a reconnect', conns: [{ chunks: [R, 'id: 5\ndata: a\n\nid:\n\nid: 2\ndata: b\n\n'] }, { chunks: ['data: c\n\n'] }] },
+  { name: 'a non-ASCII id and invalid bytes in an id, sent back', conns: [{ chunks: [R, 'id: é€😀\ndata: a\n\n'] }, { bytes: true, chunks: ['id: x\xFFy\ndata: b\n\n'] }, { chunks: ['data: c\n\n'] }] },
+  { name: 'events named error and open are MessageEvents to those listeners', conns: once('event: error\ndata: a\n\nevent: open\ndata: b\n\nevent: message\ndata: c\n\n') },
+  { name: 'no content type at all', conns: [{ contentType: null, chunks: ['data: a\n\n'] }] },
+  { name: 'the content type with a parameter and no space', conns: [{ contentType: 'text/event-stream;charset=utf-8', chunks: [R, 'data: a\n\n'] }] },
+  {
+    name: 'a replayed numeric id, then events without an id and a reconnect',
+    conns: [{ chunks: [R, 'id: 5\ndata: a\n\nid: 3\ndata: b\n\ndata: c\n\n'] }, { chunks: ['data: d\n\n'] }],
+    // Documented: the replay `b` is dropped, and its id is no last event ID: lastEventId and
+    // Last-Event-ID stay 5, the position a reconnect resumes from.
+    difference: (native) => ({
+      log: native.filter((entry) => entry[1] !== 'b').map((entry): Entry => (entry.length === 4 && entry[1] !== 'a' ? [entry[0], entry[1], '5', entry[3]] : entry)),
+      headers: [null, '5', '5'],
+    }),
+  },
+  {
+    name: 'an id longer than 4096 bytes',
+    conns: [{ chunks: [R, `id: 1\ndata: a\n\nid: ${'x'.repeat(5000)}\ndata: b\n\ndata: c\n\n`] }, { chunks: ['data: d\n\n'] }],
+    // Documented: it is never a position (a server would answer the oversized header with 431 on every
+    // reconnect), so lastEventId stays the last id that fits, the one sent back.
+    difference: (native) => ({
+      log: native.map((entry): Entry => (entry.length === 4 && entry[1] !== 'a' ? [entry[0], entry[1], '1', entry[3]] : entry)),
+      headers: [null, '1', '1'],
+    }),
+  },
   {
     name: 'a numeric id at or below the last one (a replay)',
     conns: once('id: 2\ndata: a\n\nid: 1\ndata: b\n\nid: 3\ndata: c\n\n'),

@@ -10,6 +10,7 @@ import type { EventSource as TypedEventSource } from '../../src/eventsource/inde
 import { subscribe } from '../../src/subscribe.js'
 import { type ESLib, esScenarios } from '../scenarios/eventsource.js'
 import { type SSEServer, startSSEServer } from '../server/sse-server.js'
+import { fastTimers } from '../support/consume.js'
 
 const DIST = join(import.meta.dirname, '../../dist')
 
@@ -112,5 +113,30 @@ describe('the `credentials` request option (what withCredentials rides on)', () 
     expect(await credentialsSent({ credentials: 'include' })).toBe('include')
     expect(await credentialsSent({ credentials: 'omit' })).toBe('omit')
     expect(await credentialsSent({})).toBe('same-origin')
+  })
+})
+
+// Regression (rstd): the class waited at most `backoff.maxDelay` (30 s) whatever `retry:` said, and
+// the standard sets the reconnection time to the value as sent (a browser waits a `retry: 60000`).
+describe('the reconnection time is what `retry:` says (the built class)', () => {
+  const sse = (text: string) => new Response(text, { headers: { 'content-type': 'text/event-stream' } })
+
+  async function reconnectDelay(retry: string): Promise<number> {
+    const { EventSource } = await load('ESM')
+    const timers = fastTimers()
+    let n = 0
+    const fetch = async () => (++n === 1 ? sse(`retry: ${retry}\n\ndata: a\n\n`) : new Response(null, { status: 204 }))
+    // Timers are shortened to a few ms (the delays asked for are recorded), so the test does not wait.
+    const es = new EventSource('http://feed.invalid/', { fetch, runtime: timers.runtime })
+    await new Promise<void>((resolve) => {
+      es.onerror = () => es.readyState === es.CLOSED && resolve()
+    })
+    expect(n).toBe(2)
+    return Math.max(...timers.delays)
+  }
+
+  it('a minute, as sent; a value past what a timer can wait is clamped to the longest timer, never 0', async () => {
+    expect(await reconnectDelay('60000')).toBe(60_000)
+    expect(await reconnectDelay('99999999999999999999')).toBe(2 ** 31 - 1)
   })
 })

@@ -300,6 +300,22 @@ describe('issue 10: memory a server can make us hold', () => {
     expect(result.data.map((data) => data.length)).toEqual([100 * 90 * 95 - 1])
   })
 
+  // Regression (rstd): every line of an unfinished event counted at least 32 characters, comments and
+  // other fields too, though the parser holds none of them: a feed of keep-alive comments without blank
+  // lines (or a long comment) failed with event-too-large where a browser's EventSource reads on.
+  it('lines the parser does not keep (comments, event:, id:, retry:, unknown fields) never add up to an event', async () => {
+    for (const line of [':\n', ': keep-alive\n', 'event: x\n', 'id: 1\n', 'retry: 1000\n', 'foo: bar\n']) {
+      const { fetch } = pulledBody((n) => (n < 60 ? line.repeat(1000) : n === 60 ? 'data: a\n\n' : undefined))
+      const result = await consume({ url: 'http://feed.test/', fetch, maxEventSize: 1024 * 1024, heartbeatTimeout: false, mode: 'replay' })
+      expect([line, result.error]).toEqual([line, undefined])
+      expect(result.data).toEqual(['a'])
+    }
+    const comment = pulledBody((n) => (n === 0 ? ': ' : n < 14 ? 'c'.repeat(100_000) : n === 14 ? '\ndata: b\n\n' : undefined))
+    const result = await consume({ url: 'http://feed.test/', fetch: comment.fetch, maxEventSize: 1024 * 1024, heartbeatTimeout: false, mode: 'replay' })
+    expect(result.error).toBeUndefined()
+    expect(result.data).toEqual(['b'])
+  })
+
   it('id and event type count toward maxEventSize, whole or split across chunks', async () => {
     const whole = await serve((_, res) => res.writeHead(200, SSE).end(`id: ${'i'.repeat(60)}\nevent: ${'t'.repeat(30)}\ndata: ${'d'.repeat(20)}\n\n`))
     expect((await consume({ url: whole.url, maxEventSize: 100, mode: 'replay' })).error).toBeInstanceOf(EventTooLargeError)

@@ -12,6 +12,27 @@ import { body, scripted, sse, STUCK, within } from '../support/scripted.js'
 const URL_ = 'http://127.0.0.1:9/reconnect'
 
 describe('state machine corners', () => {
+  // Regression (rstd): a delay past 2^31 - 1 ms (a `retry:` or a window under a large `maxDelay`)
+  // reached setTimeout as is, which browsers and Node run at once: a reconnect loop instead of a wait.
+  // Regression (rstd): a heartbeatTimeout past 2^31 - 1 ms ran its check at once, over and over (a
+  // busy loop of 1 ms timers in Node) for as long as the connection lived.
+  it('a heartbeatTimeout longer than a timer can wait arms the longest timer instead', async () => {
+    const timers = fastTimers()
+    const f = scripted([() => sse(body(['id: 1\ndata: a\n\n'], { hold: true }))])
+    const r = await consume({ url: URL_, fetch: f.fetch, heartbeatTimeout: 1e10, runtime: timers.runtime }, (_, all) => all.length === 1)
+    expect(r.sequences).toEqual([1])
+    expect(timers.delays.length).toBeGreaterThan(0)
+    expect(Math.max(...timers.delays)).toBeLessThanOrEqual(2 ** 31 - 1)
+  })
+
+  it('a reconnect delay is never longer than a timer can wait', async () => {
+    const timers = fastTimers()
+    const f = scripted([() => sse(body(['retry: 99999999999999\n\nid: 1\ndata: a\n\n'])), () => sse(body(['id: 2\ndata: b\n\n'], { hold: true }))])
+    const r = await consume({ url: URL_, fetch: f.fetch, backoff: { maxDelay: 1e13, maxRetryAfter: 1e13, jitter: false }, runtime: timers.runtime }, (_, all) => all.length === 2)
+    expect(r.sequences).toEqual([1, 2])
+    expect(Math.max(...timers.delays)).toBe(2 ** 31 - 1)
+  })
+
   it('maxRetries 0: the first failure ends the subscription after exactly one request', async () => {
     const f = scripted([() => new Response('down', { status: 500 })])
     const r = await consume({ url: URL_, fetch: f.fetch, maxRetries: 0, runtime: fastTimers().runtime })

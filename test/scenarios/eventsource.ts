@@ -51,6 +51,8 @@ export interface ScriptEntry {
   status?: number
   contentType?: string | null
   chunks?: string[]
+  /** Each chunk's characters are its bytes (see the server's ScriptEntry). */
+  bytes?: boolean
   then?: 'end' | 'hold' | 'drop'
   credentials?: boolean
   redirect?: number

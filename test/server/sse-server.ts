@@ -74,6 +74,8 @@ export interface ScriptEntry {
   contentType?: string | null
   /** Written in order, each handed to the socket before the next. */
   chunks?: string[]
+  /** Each chunk's characters (U+0000–U+00FF) are its bytes, for invalid or split UTF-8. @default false (UTF-8) */
+  bytes?: boolean
   /** @default 'end' */
   then?: 'end' | 'hold' | 'drop'
   /** Answer CORS with credentials allowed (the request's Origin echoed, `Allow-Credentials: true`). */
@@ -372,7 +374,7 @@ export async function startSSEServer(options: SSEServerOptions = {}): Promise<SS
     })
     for (const chunk of entry.chunks ?? []) {
       if (stream.signal.aborted) return
-      await new Promise<void>((done) => res.write(chunk, () => done()))
+      await new Promise<void>((done) => res.write(chunk, entry.bytes ? 'latin1' : 'utf8', () => done()))
     }
     if (entry.then === 'hold') return
     if (entry.then === 'drop') {
