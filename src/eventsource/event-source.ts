@@ -92,18 +92,24 @@ export class EventSource extends EventTarget {
     ;['CONNECTING', 'OPEN', 'CLOSED'].forEach((name, value) => {
       for (const target of [this, this.prototype]) Object.defineProperty(target, name, { value, enumerable: true })
     })
+    // `String(es)` is "[object EventSource]", as the native class's.
+    Object.defineProperty(this.prototype, Symbol.toStringTag, { value: 'EventSource', configurable: true })
   }
 
-  readonly url: string
-  readonly withCredentials: boolean
+  // Accessors on the prototype, as WebIDL attributes: read-only at run time too, no own properties.
+  readonly #url: string
+  readonly #credentials: boolean
   #state: number = CONNECTING
   readonly #sub: Subscription
   readonly #handlers: Record<string, Listener<Event>> = {}
   readonly #wrappers: Record<string, (event: Event) => void> = {}
   readonly #onNotice: EventSourceInit['onNotice']
 
-  constructor(url: string | URL, init: EventSourceInit = {}) {
+  constructor(url: string | URL, init: EventSourceInit | null = null) {
     super()
+    // WebIDL: the URL is required (`new EventSource()` must not open the page's own URL), and the init
+    // dictionary may be null or undefined but not another primitive.
+    if (!arguments.length || (init != null && Object(init) !== init)) throw new TypeError('EventSource: bad arguments')
     let parsed: URL
     try {
       // As the native class resolves it: against the document's base URL (`<base href>`).
@@ -111,10 +117,10 @@ export class EventSource extends EventTarget {
     } catch {
       throw new DOMException(`Invalid URL: ${String(url)}`, 'SyntaxError')
     }
-    const { withCredentials, retryHttpErrors, ...options } = init
-    this.#onNotice = init.onNotice
-    this.url = parsed.href
-    this.withCredentials = !!withCredentials
+    const { withCredentials, retryHttpErrors, ...options } = init ?? {}
+    this.#onNotice = options.onNotice
+    this.#url = parsed.href
+    this.#credentials = !!withCredentials
     const custom = options.fetch
     this.#sub = subscribe({
       ...options,
@@ -140,6 +146,14 @@ export class EventSource extends EventTarget {
       })
       // The fatal error already arrived as the `closed` status (an `error` event).
       .catch(() => {})
+  }
+
+  get url(): string {
+    return this.#url
+  }
+
+  get withCredentials(): boolean {
+    return this.#credentials
   }
 
   get readyState(): number {
@@ -174,9 +188,15 @@ export class EventSource extends EventTarget {
 
   /** Event handler attributes keep their listener's place when replaced, as the standard says. */
   #on(type: string, value: unknown): void {
-    const handler = typeof value === 'function' ? (value as NonNullable<Listener<Event>>) : null
+    // WebIDL [LegacyTreatNonObjectAsNull]: any object is kept (and read back), a primitive is null;
+    // a non-callable object is silently skipped when the event comes.
+    const handler = Object(value) === value ? (value as NonNullable<Listener<Event>>) : null
     const wrapper = this.#wrappers[type]
-    if (handler && !wrapper && !callsHandlers()) this.addEventListener(type, (this.#wrappers[type] = (event) => this.#handlers[type]?.call(this, event)))
+    const call = (event: Event) => {
+      const current = this.#handlers[type]
+      if (typeof current === 'function') current.call(this, event)
+    }
+    if (handler && !wrapper && !callsHandlers()) this.addEventListener(type, (this.#wrappers[type] = call))
     if (!handler && wrapper) {
       this.removeEventListener(type, wrapper)
       delete this.#wrappers[type]

@@ -435,6 +435,37 @@ export const esScenarios: (ESScenario & { standard: boolean })[] = [
     },
   },
   {
+    // The usual way to stop: close() in the handler of the last event wanted. That event was
+    // dispatched, so it counts as done; the ones after it in the same chunk were not.
+    name: 'store: close() inside onmessage keeps that event done: a new instance resumes right after it',
+    standard: false,
+    async run(ctx) {
+      const store = new ctx.lib.MemoryStore()
+      const id = sid(ctx, 'close-resume')
+      // The scripted server answers by connection, not by Last-Event-ID: the header is what tells.
+      const url = scriptUrl(ctx.server, id, [{ chunks: [R, 'id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\n'], then: 'hold' }, stream('id: 3\ndata: c\n\n')])
+      const first = new ctx.lib.EventSource(url, { store })
+      const seen: string[] = []
+      await within(
+        10_000,
+        'first',
+        new Promise<void>((resolve) => {
+          first.onmessage = (event: MessageEvent) => {
+            seen.push(event.data as string)
+            if (event.data === 'b') {
+              first.close()
+              resolve()
+            }
+          }
+        }),
+      )
+      const second = await within(10_000, 'second', record(new ctx.lib.EventSource(url, { store })))
+      equal(seen, ['a', 'b'], 'first instance')
+      equal(messages(second), [['c', '3']], 'second instance')
+      equal((await serverLog(ctx.server, id)).map((r) => r.headers['last-event-id'] ?? null), [null, '2', '3'], 'Last-Event-ID per connection')
+    },
+  },
+  {
     name: 'retryHttpErrors: a 503 is retried (error, CONNECTING) instead of failing for good',
     standard: false,
     async run(ctx) {
