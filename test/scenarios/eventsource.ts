@@ -410,6 +410,37 @@ export const esScenarios: (ESScenario & { standard: boolean })[] = [
     },
   },
   {
+    name: 'interface: WebIDL details (a missing URL, the init argument, read-only attributes, the toString tag, a non-callable handler)',
+    standard: true,
+    async run(ctx) {
+      const { EventSource } = ctx.lib
+      const Loose = EventSource as unknown as new (...args: unknown[]) => ES
+      const thrown = (make: () => unknown): string => {
+        try {
+          make()
+          return 'nothing'
+        } catch (error) {
+          return error instanceof TypeError ? 'TypeError' : String(error)
+        }
+      }
+      // Not the page's own URL (or "undefined" resolved against it): the argument is required.
+      equal(thrown(() => new Loose()), 'TypeError', 'new EventSource() without a URL')
+      const url = scriptUrl(ctx.server, sid(ctx, 'webidl'), [{ chunks: [R, 'data: a\n\n'], then: 'hold' }])
+      equal(thrown(() => new Loose(url, 5)), 'TypeError', 'a number as the init dictionary')
+      const es = new Loose(url, null)
+      equal(Object.prototype.toString.call(es), '[object EventSource]', 'the toString tag')
+      equal([Reflect.set(es, 'url', 'x'), Reflect.set(es, 'withCredentials', true), es.url, es.withCredentials], [false, false, url, false], 'url and withCredentials are read-only')
+      equal(Object.keys(es), [], 'own enumerable properties')
+      // Kept and read back, but skipped when the event comes (and nothing is reported).
+      const handler = { handleEvent: () => fail('a non-callable handler object was called') }
+      es.onmessage = handler as unknown as ES['onmessage']
+      ok(es.onmessage === (handler as unknown), 'a handler object is read back')
+      const data = await within(10_000, 'message', new Promise((resolve) => es.addEventListener('message', (event) => resolve((event as MessageEvent).data))))
+      es.close()
+      equal(data, 'a', 'the message, to the listener after the handler object')
+    },
+  },
+  {
     name: 'withCredentials: reflected, and a stream that allows credentials is read',
     standard: true,
     async run(ctx) {
