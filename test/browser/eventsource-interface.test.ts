@@ -198,3 +198,22 @@ describe('the EventSource interface, this class vs the native one (Chromium)', (
     expectSame(result)
   })
 })
+
+describe('the documented differences (README, "Browser EventSource vs this class")', () => {
+  it('an unknown init member: ignored natively, a ConfigError here; isTrusted: true natively, false here', async () => {
+    const { native, ours } = await both(
+      `async (ES, server, tag) => {
+        ${SCRIPT}
+        const r = {}
+        try { new ES(script(server, tag, []), { foo: 1 }).close(); r.unknown = 'constructed' } catch (e) { r.unknown = e.name }
+        const es = new ES(script(server, tag, [{ chunks: ['${R}data: a\\n\\n'], then: 'hold' }]))
+        r.isTrusted = await new Promise((resolve) => { es.onmessage = (e) => resolve(e.isTrusted) })
+        es.close()
+        return r
+      }`,
+      'differences',
+    )
+    expect(native).toEqual({ unknown: 'constructed', isTrusted: true })
+    expect(ours).toEqual({ unknown: 'ConfigError', isTrusted: false })
+  })
+})
