@@ -145,15 +145,16 @@ describe('the EventSource interface, this class vs the native one (Chromium)', (
     const result = await both(
       `async (ES, server, tag) => {
         ${SCRIPT}
-        const es = new ES(script(server, tag, [{ chunks: ['${R}id: 7\\ndata: a\\n\\nevent: foo\\ndata: b\\n\\nevent: open\\ndata: c\\n\\n'] }]))
+        const es = new ES(script(server, tag, [{ chunks: ['${R}id: 7\\ndata: a\\n\\nevent: foo\\ndata: b\\n\\nevent: open\\ndata: c\\n\\nevent: error\\ndata: d\\n\\nevent: Foo\\ndata: e\\n\\n'] }]))
         const log = []
         const describe = (e) => ({
           type: e.type, kind: e.constructor.name, readyState: es.readyState, target: e.target === es, current: e.currentTarget === es,
           bubbles: e.bubbles, cancelable: e.cancelable, composed: e.composed, defaultPrevented: e.defaultPrevented,
           ...(e instanceof MessageEvent && { data: e.data, lastEventId: e.lastEventId, origin: e.origin === new URL(server).origin, source: e.source, ports: [Array.isArray(e.ports), e.ports.length, Object.isFrozen(e.ports)] }),
         })
-        for (const type of ['open', 'message', 'foo', 'error']) es.addEventListener(type, (e) => log.push(describe(e)))
+        for (const type of ['open', 'message', 'foo', 'Foo', 'error']) es.addEventListener(type, (e) => log.push(describe(e)))
         es.onopen = (e) => log.push('onopen ' + e.type)
+        es.onerror = (e) => log.push('onerror ' + e.constructor.name + ' ' + es.readyState)
         await new Promise((resolve) => es.addEventListener('error', () => es.readyState === 2 && resolve()))
         return { log }
       }`,
@@ -185,13 +186,16 @@ describe('the EventSource interface, this class vs the native one (Chromium)', (
     const result = await both(
       `async (ES, server, tag) => {
         ${SCRIPT}
-        const es = new ES(script(server, tag, [{ chunks: ['${R}data: a\\n\\n'] }, { chunks: ['data: b\\n\\n'] }]))
+        const id = tag + '-' + Date.now()
+        const es = new ES(server + '/script?sid=' + id + '&conns=' + encodeURIComponent(JSON.stringify([{ chunks: ['${R}data: a\\n\\n'] }, { chunks: ['data: b\\n\\n'] }])))
         const log = []
         for (const type of ['open', 'message', 'error']) es.addEventListener(type, (e) => log.push(type + ' ' + (e.data ?? '') + ' ' + es.readyState))
         es.onerror = () => { es.close(); log.push('closed ' + es.readyState) }
         await new Promise((resolve) => es.addEventListener('error', resolve))
         await new Promise((resolve) => { const other = new ES(script(server, tag + '-after', [{ chunks: ['${R}data: z\\n\\n'] }, { chunks: ['data: y\\n\\n'] }])); other.onmessage = (e) => { if (e.data === 'y') { other.close(); resolve() } } })
-        return { log, readyState: es.readyState }
+        // No reconnection was made after close(), whatever timer was pending.
+        const connections = (await (await fetch(server + '/_log?sid=' + id)).json()).length
+        return { log, readyState: es.readyState, connections }
       }`,
       'close-error',
     )
