@@ -221,3 +221,31 @@ describe('the documented differences (README, "Browser EventSource vs this class
     expect(ours).toEqual({ unknown: 'ConfigError', isTrusted: false })
   })
 })
+
+// Documented difference: the browser dispatches each event from the event loop, so the microtasks a
+// listener queues run before the next event; this class dispatches the events of one chunk in one
+// synchronous loop (as `open` comes from a status change, it is apart from the messages).
+describe('task ordering (a documented difference)', () => {
+  it('microtasks queued by a message listener run after the rest of the chunk here, before the next event natively', async () => {
+    const { native, ours } = await both(
+      `async (ES, server, tag) => {
+        ${SCRIPT}
+        const es = new ES(script(server, tag, [{ chunks: ['${R}data: 1\\n\\ndata: 2\\n\\ndata: 3\\n\\n'], then: 'hold' }]))
+        const log = []
+        es.onopen = () => { log.push('open'); Promise.resolve().then(() => log.push('microtask after open')) }
+        es.onmessage = (e) => {
+          log.push('message ' + e.data)
+          Promise.resolve().then(() => log.push('microtask after ' + e.data))
+          // A close() one microtask later (an async handler after an await): natively no message 3.
+          if (e.data === '2') Promise.resolve().then(() => es.close())
+        }
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        es.close()
+        return { log }
+      }`,
+      'microtasks',
+    )
+    expect(native).toEqual({ log: ['open', 'microtask after open', 'message 1', 'microtask after 1', 'message 2', 'microtask after 2'] })
+    expect(ours).toEqual({ log: ['open', 'microtask after open', 'message 1', 'message 2', 'message 3', 'microtask after 1', 'microtask after 2', 'microtask after 3'] })
+  })
+})
