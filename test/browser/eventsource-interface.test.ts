@@ -222,6 +222,28 @@ describe('the documented differences (README, "Browser EventSource vs this class
   })
 })
 
+describe('listeners that throw', () => {
+  it('a throwing handler is reported, the listeners after it run, and the next message still comes', async () => {
+    const result = await both(
+      `async (ES, server, tag) => {
+        ${SCRIPT}
+        const es = new ES(script(server, tag, [{ chunks: ['${R}data: 1\\n\\n', 'data: 2\\n\\n'], then: 'hold' }]))
+        const log = []
+        const count = (e) => { if (String(e.message).includes('boom')) { log.push('reported'); e.preventDefault() } }
+        window.addEventListener('error', count)
+        es.onmessage = (e) => { log.push('handler ' + e.data); throw new Error('boom') }
+        es.addEventListener('message', function (e) { log.push('listener ' + e.data + ' ' + (this === es)) })
+        await new Promise((resolve) => es.addEventListener('message', (e) => e.data === '2' && resolve()))
+        es.close()
+        window.removeEventListener('error', count)
+        return { log }
+      }`,
+      'throws',
+    )
+    expectSame(result)
+  })
+})
+
 // Documented difference: the browser dispatches each event from the event loop, so the microtasks a
 // listener queues run before the next event; this class dispatches the events of one chunk in one
 // synchronous loop (as `open` comes from a status change, it is apart from the messages).
