@@ -23,7 +23,15 @@ export async function buildRequest(
   attemptNumber: number,
 ): Promise<BuiltRequest> {
   const context: RequestContext = { signal, attempt: attemptNumber }
-  const headers = new Headers(typeof spec.headers === 'function' ? await spec.headers(context) : spec.headers)
+  const given = typeof spec.headers === 'function' ? await spec.headers(context) : spec.headers
+  let headers: Headers
+  try {
+    headers = new Headers(given)
+  } catch {
+    // The runtime's error (Node, Deno) quotes the refused value, often a token: it must not reach
+    // statuses and logs. Still a failed attempt (`request`), as a headers() function may do better next time.
+    throw new TypeError('`headers` has a name or value fetch refuses (a line break, NUL, or a character above U+00FF)')
+  }
   const attempt: AttemptRequest = {
     url: new URL(spec.url),
     method: spec.method,
