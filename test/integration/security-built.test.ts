@@ -62,6 +62,18 @@ describe('security (built package)', () => {
     expect(await store.get(sub.key)).toBeUndefined()
   })
 
+  it('shareAcrossTabs with an authenticated request needs key or fingerprint, whatever the store: equal keys share one live connection across tabs', async () => {
+    const headers = { authorization: 'Bearer user-a' }
+    expect(() => lib.subscribe({ url: 'http://127.0.0.1:9/feed', headers, shareAcrossTabs: true })).toThrow(lib.ConfigError)
+    expect(() => lib.subscribe({ url: 'http://127.0.0.1:9/feed', headers, store: new lib.MemoryStore(), shareAcrossTabs: true })).toThrow(/fingerprint: 'public'/)
+    // Unchanged without sharing (a store of this process only), and with a fingerprint.
+    const subs = [
+      lib.subscribe({ url: 'http://127.0.0.1:9/feed', headers, signal: AbortSignal.abort() }),
+      lib.subscribe({ url: 'http://127.0.0.1:9/feed', headers, shareAcrossTabs: true, fingerprint: 'user-a', signal: AbortSignal.abort() }),
+    ]
+    for (const sub of subs) await sub.close()
+  })
+
   it('a header value fetch refuses fails the attempt without the value (a token) in any error, status or cause', async () => {
     const url = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
