@@ -56,21 +56,17 @@ export async function buildRequest(
   return {
     url: attempt.url,
     method,
-    request: (url, hopMethod, redirect) =>
-      hopMethod === method
-        ? new Request(url, { ...init, method, body: body as string | undefined, redirect })
-        : new Request(url, { ...init, method: hopMethod, headers: withoutBodyHeaders(headers), redirect }),
+    request: (url, hopMethod, redirect, foreign) => {
+      const same = hopMethod === method
+      // A redirect that turns the method into GET drops the body, and with it, as fetch does, the headers
+      // that describe a body (the fetch standard's request-body-header names). A hop that left the
+      // URL's origin drops the credentials, as Node and browsers do (workerd's own following keeps them).
+      const drop = [...(same ? [] : ['content-type', 'content-encoding', 'content-language', 'content-location']), ...(foreign ? ['authorization', 'cookie', 'proxy-authorization'] : [])]
+      const hop = new Headers(headers)
+      for (const name of drop) hop.delete(name)
+      return new Request(url, { ...init, method: hopMethod, headers: hop, body: same ? (body as string | undefined) : undefined, redirect })
+    },
   }
-}
-
-/**
- * A redirect that turns the method into GET drops the body, and with it, as fetch does, the headers
- * that describe a body (the fetch standard's request-body-header names).
- */
-function withoutBodyHeaders(headers: Headers): Headers {
-  const copy = new Headers(headers)
-  for (const name of ['content-type', 'content-encoding', 'content-language', 'content-location']) copy.delete(name)
-  return copy
 }
 
 /**
@@ -80,7 +76,8 @@ function withoutBodyHeaders(headers: Headers): Headers {
 export interface BuiltRequest {
   url: URL
   method: string
-  request(url: URL, method: string, redirect: RequestRedirect): Request
+  /** `foreign`: a hop has left the URL's origin, so no credentials go along. */
+  request(url: URL, method: string, redirect: RequestRedirect, foreign?: boolean): Request
 }
 
 /**
