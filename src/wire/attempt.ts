@@ -122,7 +122,8 @@ export async function runAttempt(building: Promise<BuiltRequest>, controller: Ab
         try {
           target = new URL(location as string, url)
         } catch {}
-        if (!target || (!follows && target.origin !== origin)) return failed(refused(url, target))
+        // As in fetch, a redirect to another scheme than http(s) (data:, file:) is never followed.
+        if (!target || !/^https?:$/.test(target.protocol) || (!follows && target.origin !== origin)) return failed(refused(url, target, follows))
         foreign ||= target.origin !== origin
         // As fetch does: 303 turns any method into GET, 301/302 turn a POST into GET (dropping the body).
         if (status === 303 || (status < 303 && method === 'POST')) method = 'GET'
@@ -283,9 +284,9 @@ export async function runAttempt(building: Promise<BuiltRequest>, controller: Ab
   }
 }
 
-function refused(from: URL, to: URL | undefined): ProtocolError {
+function refused(from: URL, to: URL | undefined, follows?: boolean): ProtocolError {
   return new ProtocolError(
-    `Refused a redirect from ${redact(from.href)} to ${to ? `another origin (${redact(to.href)})` : 'an invalid Location'}; pass \`redirect: 'follow'\` to allow it`,
+    `Refused a redirect from ${redact(from.href)} to ${to ? `another origin (${redact(to.href)})` : 'an invalid Location'}${follows ? '' : "; pass `redirect: 'follow'` to allow it"}`,
   )
 }
 

@@ -74,6 +74,19 @@ describe('security (built package)', () => {
     for (const sub of subs) await sub.close()
   })
 
+  it("a redirect to a scheme other than http(s) (data:, file:) is refused, with redirect: 'follow' too, as fetch does", async () => {
+    const url = await serve((_req, res) => res.writeHead(302, { location: 'data:text/event-stream,data: injected%0A%0A' }).end())
+    for (const redirect of ['same-origin', 'follow'] as const) {
+      const seen: string[] = []
+      const error = await lib.subscribe({ url, redirect, maxRetries: 0 }).forEach((event) => void seen.push(event.data)).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(seen).toEqual([])
+      expect(lib.isResumableSSEError(error, 'protocol')).toBe(true)
+    }
+  })
+
   it('a header value fetch refuses fails the attempt without the value (a token) in any error, status or cause', async () => {
     const url = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
