@@ -108,7 +108,7 @@ export function durableStreams(): Dialect {
           const next = control.streamNextOffset
           const nextCursor = control.streamCursor
           if (typeof next !== 'string' || next === '') return fail('Durable Streams control frame has no streamNextOffset')
-          if (nextCursor !== undefined && typeof nextCursor !== 'string') return fail('Durable Streams control frame has a non-string streamCursor')
+          if (nextCursor !== undefined && (typeof nextCursor !== 'string' || !cursorFits(nextCursor))) return fail(`Durable Streams streamCursor is not a string of at most ${MAX_CURSOR} bytes`)
           if (!cursorFits(next)) return fail(`Durable Streams offset longer than ${MAX_CURSOR} bytes`)
           if (unsendable(next)) return fail('Durable Streams offset has a line break, NUL or lone surrogate')
           sawControl = true

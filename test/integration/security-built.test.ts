@@ -87,6 +87,17 @@ describe('security (built package)', () => {
     }
   })
 
+  it('a Durable Streams streamCursor too long to send back is a ProtocolError, never committed (it would go out on every resume)', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.end(`event: data\ndata: a\n\nevent: control\ndata: {"streamNextOffset":"1","streamCursor":"${'c'.repeat(5000)}"}\n\n`)
+    })
+    const store = new lib.MemoryStore()
+    const sub = lib.subscribe({ url, dialect: lib.durableStreams(), store })
+    await expect(sub.forEach(() => {})).rejects.toMatchObject({ code: 'protocol' })
+    expect(await store.get(sub.key)).toBeUndefined()
+  })
+
   it('a header value fetch refuses fails the attempt without the value (a token) in any error, status or cause', async () => {
     const url = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
