@@ -100,6 +100,7 @@ export interface IdentityParts {
   store: { readonly persistent?: boolean }
   request: { headers: unknown }
   refreshAuth: unknown
+  shareAcrossTabs?: boolean | undefined
 }
 
 /**
@@ -108,10 +109,12 @@ export interface IdentityParts {
  * many users) would resume from each other's checkpoint and miss their own events. So when the feed
  * may be per-user — the request authenticates, or it runs in a browser page or worker, where
  * same-origin cookies make it per-user without any header we can see — and nothing says whose it is,
- * `subscribe` refuses. Called only when neither `key` nor `fingerprint` was given.
+ * `subscribe` refuses. So it does with `shareAcrossTabs`, whatever the store: tabs with equal keys share
+ * one connection, so a tab logged in as another user would follow the first user's live stream.
+ * Called only when neither `key` nor `fingerprint` was given.
  */
-export function assertIdentity({ store, request, refreshAuth }: IdentityParts): void {
-  if (store.persistent !== true) return
+export function assertIdentity({ store, request, refreshAuth, shareAcrossTabs }: IdentityParts): void {
+  if (store.persistent !== true && shareAcrossTabs !== true) return
   const global = globalThis as { document?: unknown; importScripts?: unknown }
   let authenticates = refreshAuth !== undefined || typeof request.headers === 'function' || global.document !== undefined || typeof global.importScripts === 'function'
   // No headers (`undefined`) make an empty Headers.
@@ -125,7 +128,7 @@ export function assertIdentity({ store, request, refreshAuth }: IdentityParts): 
   }
   if (authenticates) {
     throw new ConfigError(
-      "Two users would share one checkpoint: the store persists and the feed may be per-user (auth, or cookies in a browser). Pass `fingerprint` (the user id, or `fingerprint: 'public'` if the feed is the same for everyone) or `key`",
+      "Two users would share one checkpoint (or tab-shared connection): the store persists (or tabs share) and the feed may be per-user (auth, or cookies in a browser). Pass `fingerprint` (the user id, or `fingerprint: 'public'` if the feed is the same for everyone) or `key`",
     )
   }
 }

@@ -90,9 +90,15 @@ export function checkpointProblem(value: unknown): string | undefined {
   if (!cursorFits(cursor)) return `Expected \`cursor\` to be at most ${MAX_CURSOR} UTF-8 bytes`
   // A cursor a server could have sent: no line break or NUL (an SSE id never has one; a header cannot
   // carry it) and no lone surrogate (it would be sent as U+FFFD, another cursor than the one stored).
-  if (/[\r\n\0]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(cursor)) return 'Expected `cursor` to be text a server could send back (no line break, NUL or lone surrogate)'
+  if (unsendable(cursor)) return 'Expected `cursor` to be text a server could send back (no line break, NUL or lone surrogate)'
   return undefined
 }
+
+/**
+ * Whether `cursor` has a line break, NUL or lone surrogate: never an SSE id, but a cursor read from a
+ * JSON frame (a Durable Streams offset) can have one, and committed it would fail every later resume.
+ */
+export const unsendable = (cursor: string): boolean => /[\r\n\0]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(cursor)
 
 /** What a dialect session tells the supervisor about the frames it reads. */
 export interface DialectSink {

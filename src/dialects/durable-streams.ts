@@ -1,7 +1,7 @@
 import type { Checkpoint } from '../checkpoint/contract.js'
 import { type HttpError, ProtocolError, ResumableSSEError } from '../errors.js'
 import { jsonObject, restartAt } from './common.js'
-import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame, MAX_CURSOR } from './dialect.js'
+import { type AttemptRequest, cursorFits, type Dialect, type DialectSession, type DialectSink, type Frame, MAX_CURSOR, unsendable } from './dialect.js'
 
 /**
  * 410: the stream (or the part of it our offset points into) is gone for good. Code
@@ -108,8 +108,9 @@ export function durableStreams(): Dialect {
           const next = control.streamNextOffset
           const nextCursor = control.streamCursor
           if (typeof next !== 'string' || next === '') return fail('Durable Streams control frame has no streamNextOffset')
-          if (nextCursor !== undefined && typeof nextCursor !== 'string') return fail('Durable Streams control frame has a non-string streamCursor')
+          if (nextCursor !== undefined && (typeof nextCursor !== 'string' || !cursorFits(nextCursor))) return fail(`Durable Streams streamCursor is not a string of at most ${MAX_CURSOR} bytes`)
           if (!cursorFits(next)) return fail(`Durable Streams offset longer than ${MAX_CURSOR} bytes`)
+          if (unsendable(next)) return fail('Durable Streams offset has a line break, NUL or lone surrogate')
           sawControl = true
 
           // Every control frame is a position. After a batch it is the last event's; a control frame with

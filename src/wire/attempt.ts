@@ -81,21 +81,24 @@ export async function runAttempt(building: Promise<BuiltRequest>, controller: Ab
     typeof ending === 'number' ? { type: 'server-closing', reconnect: ending, at: runtime.now() } : ending === 'reconnect' ? ended('eof') : { type: 'finished', reason: ending }
 
   /**
-   * Fetches, following redirects within the URL's origin ourselves (`redirect: 'manual'`): fetch would
-   * follow one to another origin carrying the body, custom headers (an `X-Api-Key`) and `Last-Event-ID`
-   * there, stripping only `Authorization` and cookies. Browsers hide a redirect's target from script
-   * (an `opaqueredirect`): there the browser follows it itself, to another origin only with that
-   * origin's CORS consent, and we refuse the response if it came from elsewhere. Returns the response,
-   * or how the attempt ended.
+   * Fetches, following redirects ourselves (`redirect: 'manual'`): fetch would follow one to another
+   * origin carrying the body, custom headers (an `X-Api-Key`) and `Last-Event-ID` there, stripping only
+   * `Authorization` and cookies (workerd strips nothing), so such a hop is refused, or with `follow`
+   * made without the credentials. Browsers hide a redirect's target from script (an
+   * `opaqueredirect`): there the browser follows it itself, to another origin only with that origin's
+   * CORS consent, and we refuse the response if it came from elsewhere. Returns the response, or how
+   * the attempt ended.
    */
   async function follow(): Promise<Response | AttemptEnd> {
     const origin = built.url.origin
     const follows = options.redirect === 'follow'
     let { url, method } = built
-    let mode: RequestRedirect = follows ? 'follow' : 'manual'
+    let mode: RequestRedirect = 'manual'
+    /** A hop left the origin: from then on no credentials are sent, as in fetch. */
+    let foreign = false
     for (let hops = 0; ; hops++) {
       let response: Response
-      const pending = runtime.fetch(built.request(url, method, mode))
+      const pending = runtime.fetch(built.request(url, method, mode, foreign))
       try {
         // Raced against our own signal: a fetch (a polyfill, a user's wrapper) that ignores the signal
         // must not keep a closed or starved attempt waiting.
@@ -119,7 +122,9 @@ export async function runAttempt(building: Promise<BuiltRequest>, controller: Ab
         try {
           target = new URL(location as string, url)
         } catch {}
-        if (target?.origin !== origin) return failed(refused(url, target))
+        // As in fetch, a redirect to another scheme than http(s) (data:, file:) is never followed.
+        if (!target || !/^https?:$/.test(target.protocol) || (!follows && target.origin !== origin)) return failed(refused(url, target, follows))
+        foreign ||= target.origin !== origin
         // As fetch does: 303 turns any method into GET, 301/302 turn a POST into GET (dropping the body).
         if (status === 303 || (status < 303 && method === 'POST')) method = 'GET'
         url = target
@@ -279,9 +284,9 @@ export async function runAttempt(building: Promise<BuiltRequest>, controller: Ab
   }
 }
 
-function refused(from: URL, to: URL | undefined): ProtocolError {
+function refused(from: URL, to: URL | undefined, follows?: boolean): ProtocolError {
   return new ProtocolError(
-    `Refused a redirect from ${redact(from.href)} to ${to ? `another origin (${redact(to.href)})` : 'an invalid Location'}; pass \`redirect: 'follow'\` to allow it`,
+    `Refused a redirect from ${redact(from.href)} to ${to ? `another origin (${redact(to.href)})` : 'an invalid Location'}${follows ? '' : "; pass `redirect: 'follow'` to allow it"}`,
   )
 }
 

@@ -23,7 +23,15 @@ export async function buildRequest(
   attemptNumber: number,
 ): Promise<BuiltRequest> {
   const context: RequestContext = { signal, attempt: attemptNumber }
-  const headers = new Headers(typeof spec.headers === 'function' ? await spec.headers(context) : spec.headers)
+  const given = typeof spec.headers === 'function' ? await spec.headers(context) : spec.headers
+  let headers: Headers
+  try {
+    headers = new Headers(given)
+  } catch {
+    // The runtime's error (Node, Deno) quotes the refused value, often a token: it must not reach
+    // statuses and logs. Still a failed attempt (`request`), as a headers() function may do better next time.
+    throw new TypeError('`headers` has a name or value fetch refuses (a line break, NUL, or a character above U+00FF)')
+  }
   const attempt: AttemptRequest = {
     url: new URL(spec.url),
     method: spec.method,
@@ -48,21 +56,17 @@ export async function buildRequest(
   return {
     url: attempt.url,
     method,
-    request: (url, hopMethod, redirect) =>
-      hopMethod === method
-        ? new Request(url, { ...init, method, body: body as string | undefined, redirect })
-        : new Request(url, { ...init, method: hopMethod, headers: withoutBodyHeaders(headers), redirect }),
+    request: (url, hopMethod, redirect, foreign) => {
+      const same = hopMethod === method
+      // A redirect that turns the method into GET drops the body, and with it, as fetch does, the headers
+      // that describe a body (the fetch standard's request-body-header names). A hop that left the
+      // URL's origin drops the credentials, as Node and browsers do (workerd's own following keeps them).
+      const drop = [...(same ? [] : ['content-type', 'content-encoding', 'content-language', 'content-location']), ...(foreign ? ['authorization', 'cookie', 'proxy-authorization'] : [])]
+      const hop = new Headers(headers)
+      for (const name of drop) hop.delete(name)
+      return new Request(url, { ...init, method: hopMethod, headers: hop, body: same ? (body as string | undefined) : undefined, redirect })
+    },
   }
-}
-
-/**
- * A redirect that turns the method into GET drops the body, and with it, as fetch does, the headers
- * that describe a body (the fetch standard's request-body-header names).
- */
-function withoutBodyHeaders(headers: Headers): Headers {
-  const copy = new Headers(headers)
-  for (const name of ['content-type', 'content-encoding', 'content-language', 'content-location']) copy.delete(name)
-  return copy
 }
 
 /**
@@ -72,7 +76,8 @@ function withoutBodyHeaders(headers: Headers): Headers {
 export interface BuiltRequest {
   url: URL
   method: string
-  request(url: URL, method: string, redirect: RequestRedirect): Request
+  /** `foreign`: a hop has left the URL's origin, so no credentials go along. */
+  request(url: URL, method: string, redirect: RequestRedirect, foreign?: boolean): Request
 }
 
 /**

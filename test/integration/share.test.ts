@@ -113,13 +113,13 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     uninstall = installLocks()
     const { sid, url } = server.feed({ total: 1_000_000, interval: 5, hold: true })
     const store = new MemoryStore()
-    const leader = subscribe({ url, store, shareAcrossTabs: true })
+    const leader = subscribe({ url, store, fingerprint: 'public', shareAcrossTabs: true })
     subs.push(leader)
     const first = collect(leader, (s) => s.length >= 60)
     // The follower comes once the leader has committed something: it starts after that checkpoint.
     while ((leader.checkpoint?.sequence ?? 0) < 5) await new Promise((r) => setTimeout(r, 10))
     await leader.flush()
-    const follower = subscribe({ url, store, shareAcrossTabs: true })
+    const follower = subscribe({ url, store, fingerprint: 'public', shareAcrossTabs: true })
     subs.push(follower)
     expect(follower.role).toBe('follower')
     const second = await collect(follower, (s) => s.length >= 30)
@@ -137,11 +137,11 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     uninstall = installLocks()
     const { url } = server.feed({ total: 1_000_000, interval: 5, hold: true })
     const store = new MemoryStore()
-    const leader = subscribe({ url, store, shareAcrossTabs: true })
+    const leader = subscribe({ url, store, fingerprint: 'public', shareAcrossTabs: true })
     subs.push(leader)
     void collect(leader, () => false)
     await new Promise((r) => setTimeout(r, 50))
-    const follower = subscribe({ url, store, shareAcrossTabs: true })
+    const follower = subscribe({ url, store, fingerprint: 'public', shareAcrossTabs: true })
     subs.push(follower)
     const stranger = new BroadcastChannel(channelName(follower.key))
     const seen = collect(follower, (s) => s.length >= 20)
@@ -159,12 +159,12 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
   it('a follower whose consumer falls behind its buffer stops taking live events and asks again: nothing lost', async () => {
     uninstall = installLocks()
     const { sid, url } = server.feed({ total: 400, interval: 1, hold: true })
-    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    const leader = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
     subs.push(leader)
     const led = collect(leader, (s) => s.at(-1) === 400)
     await new Promise((r) => setTimeout(r, 20))
     // Room for 4 events only, and a consumer that dawdles over the first ones while ~1 000/s arrive.
-    const follower = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, shareAcrossTabs: true })
+    const follower = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, fingerprint: 'public', shareAcrossTabs: true })
     subs.push(follower)
     const seen: number[] = []
     for await (const event of follower) {
@@ -184,7 +184,7 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
   it("a stream that ends while the leader's consumer is behind still gives it every event, then ends", async () => {
     uninstall = installLocks()
     const { url } = server.feed({ total: 200 })
-    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, mode: 'replay', shareAcrossTabs: true })
+    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, mode: 'replay', fingerprint: 'public', shareAcrossTabs: true })
     subs.push(leader)
     const seen: number[] = []
     for await (const event of leader) {
@@ -199,12 +199,12 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
   it("the leader's consumer catching up on a long backlog is handed it without copying it per event", async () => {
     uninstall = installLocks()
     const { url } = server.feed({ total: 500, hold: true })
-    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 1, shareAcrossTabs: true })
+    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 1, fingerprint: 'public', shareAcrossTabs: true })
     subs.push(leader)
     const events = leader[Symbol.asyncIterator]()
     const seen = [(await events.next()).value!.sequence]
     // A follower takes everything at once: once it has the 500th, the leader's consumer is ~498 behind.
-    const follower = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    const follower = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
     subs.push(follower)
     await collect(follower, (s) => s.at(-1) === 500)
     const slice = Array.prototype.slice
@@ -227,7 +227,7 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     uninstall = installLocks()
     const { sid, url } = server.feed({ total: 1_000_000, interval: 2, hold: true })
     // 4 events of room, and a consumer that takes 25 ms per event for its first 40 events.
-    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, shareAcrossTabs: true })
+    const leader = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, fingerprint: 'public', shareAcrossTabs: true })
     subs.push(leader)
     const leaderSeen: number[] = []
     let dawdle = true
@@ -238,7 +238,7 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
       }
     })()
     while (leaderSeen.length < 3) await new Promise((r) => setTimeout(r, 5))
-    const follower = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    const follower = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
     subs.push(follower)
     const followerSeen: number[] = []
     void (async () => {
@@ -260,12 +260,12 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
   it('hand-off to a follower that is behind another: neither loses nor repeats an event', async () => {
     uninstall = installLocks()
     const { sid, url } = server.feed({ total: 1_000_000, interval: 2, hold: true })
-    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    const leader = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
     subs.push(leader)
     void collect(leader, () => false)
     while ((leader.checkpoint?.sequence ?? 0) < 5) await new Promise((r) => setTimeout(r, 10))
     // Next in the lock's queue: a follower whose consumer dawdles (4 events of room), so it is behind.
-    const slow = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, shareAcrossTabs: true })
+    const slow = subscribe({ url, store: new MemoryStore(), highWaterMark: 4, fingerprint: 'public', shareAcrossTabs: true })
     subs.push(slow)
     const slowSeen: number[] = []
     let dawdle = true
@@ -275,7 +275,7 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
         if (dawdle) await new Promise((r) => setTimeout(r, 25))
       }
     })()
-    const fast = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    const fast = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
     subs.push(fast)
     const fastSeen: number[] = []
     void (async () => {
@@ -303,11 +303,11 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     // Connection 1: 5 events then dropped; connection 2: 503, retry in 1 s (the follower joins
     // meanwhile); connection 3: 404, fatal.
     const { sid, url } = server.feed({ total: 100, hold: true, plan: [{ events: 5, then: 'drop' }, { status: 503, retryAfter: '1' }, { status: 404 }] })
-    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    const leader = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
     subs.push(leader)
     void collect(leader, () => false).catch(() => {})
     while (leader.status !== 'backoff') await new Promise((r) => setTimeout(r, 10))
-    const follower = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    const follower = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
     subs.push(follower)
     const seen: number[] = []
     const error = await (async () => {
@@ -338,7 +338,7 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
       const leader = subscribe({
         url,
         store: new MemoryStore(),
-        shareAcrossTabs: true,
+        fingerprint: 'public', shareAcrossTabs: true,
         onNotice: (notice) => {
           if (notice.kind === 'role') throw oops
         },
@@ -368,7 +368,7 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     }
     try {
       const { url } = server.feed({ total: 1_000_000, interval: 5, hold: true })
-      const first = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+      const first = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
       subs.push(first)
       const error = await (async () => {
         for await (const _ of first);
@@ -380,7 +380,7 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
       expect((error?.cause as Error).name).toBe('DataCloneError')
       expect(first.status).toBe('closed')
       // The lock is free again: the next tab leads and streams.
-      const second = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+      const second = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
       subs.push(second)
       const seen = await collect(second, (s) => s.length >= 10)
       expect(second.role).toBe('leader')
@@ -394,10 +394,10 @@ describe('the relay between subscriptions of one key (real BroadcastChannel)', (
     uninstall = installLocks()
     // 3 000 events at once: the leader's window (1 024) soon starts far after sequence 10.
     const { sid, url } = server.feed({ total: 3000, hold: true })
-    const leader = subscribe({ url, store: new MemoryStore(), shareAcrossTabs: true })
+    const leader = subscribe({ url, store: new MemoryStore(), fingerprint: 'public', shareAcrossTabs: true })
     subs.push(leader)
     await collect(leader, (s) => s.at(-1) === 3000)
-    const follower = subscribe({ url, store: new MemoryStore(), from: { sequence: 10, cursor: '10' }, shareAcrossTabs: true })
+    const follower = subscribe({ url, store: new MemoryStore(), from: { sequence: 10, cursor: '10' }, fingerprint: 'public', shareAcrossTabs: true })
     subs.push(follower)
     const got = await collect(follower, (s) => s.at(-1) === 3000)
     expect(follower.role).toBe('follower')
@@ -432,7 +432,7 @@ describe('positions without events across tabs (real BroadcastChannel)', () => {
     return seen
   }
   const start = (url: string, options: { highWaterMark?: number } = {}) => {
-    const sub = subscribe({ url, store: new MemoryStore(), commitInterval: 0, heartbeatTimeout: false, shareAcrossTabs: true, ...options })
+    const sub = subscribe({ url, store: new MemoryStore(), commitInterval: 0, heartbeatTimeout: false, fingerprint: 'public', shareAcrossTabs: true, ...options })
     subs.push(sub)
     return sub
   }
