@@ -359,6 +359,10 @@ export class SharedSource implements Source {
   #mirror(s: WireStatus): void {
     this.#reconnects = s.reconnects
     if (s.status === 'closed') {
+      // The stream is over, but a follower that was not taking live events (its consumer behind, a
+      // catch-up under way, a join unanswered) lacks the last ones: it fetches them itself and ends
+      // as its own connection does. A fatal error ends it at once.
+      if (!this.#synced && s.reason !== 'error') return this.#finishAlone()
       this.#end(s.reason ?? 'error', s.error && new ResumableSSEError(s.error.code as never, s.error.message))
       return
     }
@@ -368,11 +372,22 @@ export class SharedSource implements Source {
     this.#options.onStatus({ ...s, previous } as StatusChange)
   }
 
+  /** The stream ended while we lacked events: no more leader to follow, the rest on our own connection. */
+  #finishAlone(): void {
+    this.#queue.abort()
+    this.#bc?.close()
+    this.#bc = undefined
+    this.#catchUp?.abort()
+    this.#catchUp = undefined
+    this.#fetchUpTo(null)
+  }
+
   /**
    * Our position is older than the leader's window: fetch the part in between over a short connection
-   * of our own (our headers, from our own position), then ask the leader again for the rest.
+   * of our own (our headers, from our own position), then ask the leader again for the rest. Without
+   * a `floor` (the stream is over, `#finishAlone`) it runs to the stream's end and ends with it.
    */
-  #fetchUpTo(floor: Ordinal): void {
+  #fetchUpTo(floor: Ordinal | null): void {
     const options = this.#options
     const done = (): void => {
       if (this.#catchUp !== catchUp) return
@@ -384,12 +399,12 @@ export class SharedSource implements Source {
       ...options,
       start: this.#checkpoint(),
       channel: this.#sink((wire) => {
-        if (!isAfter(floor, ordinalOf(wire))) done()
+        if (floor && !isAfter(floor, ordinalOf(wire))) done()
       }) as EventChannel,
       onStatus: () => {},
       onClosed: (state) => {
         if (this.#catchUp !== catchUp) return
-        if (state.error) this.#end('error', state.error)
+        if (state.error || !floor) this.#end(state.error ? 'error' : (state.reason ?? 'error'), state.error)
         else done()
       },
     })
