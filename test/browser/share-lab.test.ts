@@ -139,4 +139,165 @@ describe('shareAcrossTabs as applications use it (Chromium, one profile)', () =>
       await Promise.all(pages.map((p) => p.close()))
     }
   })
+
+  it('a fatal HTTP error on the leader reaches every tab, after every event before it', async () => {
+    // 30 events, the connection drops, and the reconnect is refused for good (404).
+    const { sid, url } = feed({ plan: [{ events: 30, then: 'drop' }, { status: 404 }] })
+    const pages = [await open(), await open(), await open()]
+    try {
+      await startAll(pages, 'f', { url })
+      await until('every tab to end', async () => (await Promise.all(pages.map((p) => lab(p, 'view', 'f')))).every((v) => v.ended !== undefined))
+      const views = await Promise.all(pages.map((p) => lab(p, 'view', 'f')))
+      expect(views.map((v) => v.role).sort()).toEqual(['follower', 'follower', 'leader'])
+      for (const [i, view] of views.entries()) {
+        expectContiguous(view.events, sid, `page ${i}`, 1)
+        expect(view.events.at(-1)!.n, `page ${i}`).toBe(30)
+        expect(view.ended, `page ${i}`).toMatch(/:http:/)
+        expect(view.status, `page ${i}`).toBe('closed')
+        expect(view.statuses.at(-1), `page ${i}`).toEqual(['closed', 'error', 'http'])
+      }
+      expect(server.log(sid)).toHaveLength(2)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+  })
+
+  it('two subscriptions (two feeds) in the same tabs each share their own connection and never mix', async () => {
+    const a = feed()
+    const b = feed()
+    const pages = [await open(), await open()]
+    try {
+      await startAll(pages, 'a', { url: a.url })
+      // The second feed leads from the other tab: each tab leads one and follows the other.
+      await startAll([pages[1]!, pages[0]!], 'b', { url: b.url })
+      await waitForMore(pages, 'a', 20)
+      await waitForMore(pages, 'b', 20)
+      expect(await roleOf(pages, 'a')).toEqual(['leader', 'follower'])
+      expect(await roleOf(pages, 'b')).toEqual(['follower', 'leader'])
+      for (const [i, page] of pages.entries()) {
+        expectContiguous((await lab(page, 'view', 'a')).events, a.sid, `feed a, page ${i}`)
+        expectContiguous((await lab(page, 'view', 'b')).events, b.sid, `feed b, page ${i}`)
+      }
+      await expectConnections(a.sid, 1)
+      await expectConnections(b.sid, 1)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+  })
+
+  it('the same URL with different fingerprints (two users) never shares: a connection each', async () => {
+    const { sid, url } = feed()
+    const pages = [await open(), await open(), await open()]
+    try {
+      await lab(pages[0]!, 'start', 'u', { url, fingerprint: 'user-1' })
+      await lab(pages[1]!, 'start', 'u', { url, fingerprint: 'user-2', headers: { 'x-user': '2' } })
+      await until('both to see events', async () => (await Promise.all(pages.slice(0, 2).map((p) => lab(p, 'count', 'u')))).every((c) => c > 0))
+      await lab(pages[2]!, 'start', 'u', { url, fingerprint: 'user-1' })
+      await waitForMore(pages, 'u', 20)
+      expect(await roleOf(pages, 'u')).toEqual(['leader', 'leader', 'follower'])
+      await expectConnections(sid, 2)
+      // user-2's header went on user-2's connection only.
+      expect(server.log(sid).map((r) => r.headers['x-user' as 'accept'] ?? null)).toHaveLength(2)
+      for (const [i, page] of pages.entries()) expectContiguous((await lab(page, 'view', 'u')).events, sid, `page ${i}`)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+  })
+
+  it('followers leave by close(), by break and by their AbortSignal: the others go on, on the one connection', async () => {
+    const { sid, url } = feed()
+    const pages = [await open(), await open(), await open(), await open()]
+    try {
+      await lab(pages[0]!, 'start', 's', { url })
+      await until('the leader to see events', async () => (await lab(pages[0]!, 'count', 's')) > 0)
+      await lab(pages[1]!, 'start', 's', { url })
+      await lab(pages[2]!, 'start', 's', { url }, { breakAfter: 15 })
+      await lab(pages[3]!, 'start', 's', { url }, { signal: true })
+      await waitForMore(pages.slice(1), 's', 10)
+      expect(await roleOf(pages, 's')).toEqual(['leader', 'follower', 'follower', 'follower'])
+      await lab(pages[1]!, 'close', 's')
+      await lab(pages[3]!, 'abort', 's')
+      await until('the three followers to end', async () => (await Promise.all(pages.slice(1).map((p) => lab(p, 'view', 's')))).every((v) => v.ended !== undefined))
+      for (const page of pages.slice(1)) {
+        const view = await lab(page, 'view', 's')
+        expect(view.ended).toBe('done')
+        expect(view.status).toBe('closed')
+        expect(view.statuses.at(-1)).toEqual(['closed', 'aborted', null])
+      }
+      expect((await lab(pages[2]!, 'view', 's')).events).toHaveLength(15)
+      // Nobody else noticed: the leader goes on, still the only connection.
+      await waitForMore([pages[0]!], 's', 20)
+      const leader = await lab(pages[0]!, 'view', 's')
+      expect(leader.role).toBe('leader')
+      expect(leader.ended).toBeUndefined()
+      expectContiguous(leader.events, sid, 'leader')
+      await expectConnections(sid, 1)
+      expect(server.log(sid)).toHaveLength(1)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+    await expectConnections(sid, 0)
+  })
+
+  it('the leader breaks out of for await: a follower takes over (role notice, statuses) with no gap or repeat', async () => {
+    const { sid, url } = feed()
+    const pages = [await open(), await open()]
+    try {
+      await lab(pages[0]!, 'start', 'l', { url }, { breakAfter: 40 })
+      await until('the leader to see events', async () => (await lab(pages[0]!, 'count', 'l')) > 0)
+      await lab(pages[1]!, 'start', 'l', { url })
+      await until('the leader to leave', async () => (await lab(pages[0]!, 'view', 'l')).ended !== undefined)
+      await until('the follower to lead', async () => (await lab(pages[1]!, 'role', 'l')) === 'leader')
+      await waitForMore([pages[1]!], 'l', 20)
+      const view = await lab(pages[1]!, 'view', 'l')
+      expectContiguous(view.events, sid, 'new leader')
+      expect(view.events.at(-1)!.n).toBeGreaterThan(60)
+      expect(view.notices).toContain('role:leader')
+      expect(view.status).toBe('open')
+      // It mirrored the first leader's connection, then showed its own being opened.
+      expect(view.statuses[0]).toEqual(['open', null, null])
+      expect(view.statuses.slice(-2).map((s) => s[0])).toEqual(['connecting', 'open'])
+      await expectConnections(sid, 1)
+      expect(server.log(sid)).toHaveLength(2)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+    await expectConnections(sid, 0)
+  })
+
+  it("a follower whose checkpoint is older than the leader's window catches up on a short connection of its own", async () => {
+    // Like most servers, the feed sends history at once (the catch-up connection) and live events paced.
+    const { sid, url } = feed({ interval: 5, plan: [{}, { interval: 0, events: 300, then: 'hold' }] })
+    const pages = [await open(), await open()]
+    try {
+      // The leader's window holds about 20 events (highWaterSize bounds it in characters).
+      await lab(pages[0]!, 'start', 'c', { url, highWaterSize: 600 })
+      await until('the leader to pass 120', async () => (await lab(pages[0]!, 'count', 'c')) > 120)
+      await lab(pages[1]!, 'start', 'c', { url, from: { sequence: 5, cursor: '5' } })
+      await waitForMore([pages[1]!], 'c', 150)
+      expectContiguous((await lab(pages[1]!, 'view', 'c')).events, sid, 'late page', 6)
+      expect(await lab(pages[1]!, 'role', 'c')).toBe('follower')
+      expect(server.log(sid)[1]?.headers['last-event-id']).toBe('5')
+      await expectConnections(sid, 1)
+      expect(server.log(sid)).toHaveLength(2)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+  })
+
+  it('a slow follower with a small highWaterSize falls behind and catches up again, losing nothing', async () => {
+    const { sid, url } = feed({ interval: 2, size: 200 })
+    const pages = [await open(), await open()]
+    try {
+      await lab(pages[0]!, 'start', 'w', { url, highWaterSize: 4000 })
+      await until('the leader to see events', async () => (await lab(pages[0]!, 'count', 'w')) > 0)
+      await lab(pages[1]!, 'start', 'w', { url, highWaterSize: 2000 }, { slow: 8 })
+      await waitForMore([pages[1]!], 'w', 200)
+      expectContiguous((await lab(pages[1]!, 'view', 'w')).events, sid, 'slow follower')
+      expectContiguous((await lab(pages[0]!, 'view', 'w')).events, sid, 'leader')
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+    await expectConnections(sid, 0)
+  })
 })
