@@ -300,4 +300,67 @@ describe('shareAcrossTabs as applications use it (Chromium, one profile)', () =>
     }
     await expectConnections(sid, 0)
   })
+
+  it('two subscriptions of one key in one tab (two components) share too; the leading one closes, the other leads', async () => {
+    const { sid, url } = feed()
+    const pages = [await open(), await open()]
+    try {
+      await startAll([pages[0]!], 'x1', { url })
+      await startAll([pages[0]!], 'x2', { url })
+      await startAll([pages[1]!], 'x3', { url })
+      await waitForMore([pages[0]!], 'x1', 10)
+      expect([await lab(pages[0]!, 'role', 'x1'), await lab(pages[0]!, 'role', 'x2'), await lab(pages[1]!, 'role', 'x3')]).toEqual(['leader', 'follower', 'follower'])
+      await lab(pages[0]!, 'close', 'x1')
+      await until('the other one in the tab to lead', async () => (await lab(pages[0]!, 'role', 'x2')) === 'leader')
+      await waitForMore([pages[0]!], 'x2', 20)
+      await waitForMore([pages[1]!], 'x3', 20)
+      expectContiguous((await lab(pages[0]!, 'view', 'x2')).events, sid, 'x2')
+      expectContiguous((await lab(pages[1]!, 'view', 'x3')).events, sid, 'x3')
+      await expectConnections(sid, 1)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+  })
+
+  it('the leader page closes while the next in line is a slow follower far behind: every view stays whole', async () => {
+    const { sid, url } = feed({ interval: 2 })
+    const pages = [await open(), await open(), await open()]
+    try {
+      await lab(pages[0]!, 'start', 'h', { url })
+      await until('the leader to see events', async () => (await lab(pages[0]!, 'count', 'h')) > 0)
+      // Next in the lock's queue: a consumer at a fifth of the feed's pace, 4 events of buffer.
+      await lab(pages[1]!, 'start', 'h', { url, highWaterMark: 4 }, { slow: 10 })
+      await until('the slow one to see events', async () => (await lab(pages[1]!, 'count', 'h')) > 0)
+      await lab(pages[2]!, 'start', 'h', { url })
+      await waitForMore([pages[2]!], 'h', 200)
+      await pages[0]!.close()
+      await until('the slow follower to lead', async () => (await lab(pages[1]!, 'role', 'h')) === 'leader')
+      await waitForMore(pages.slice(1), 'h', 100)
+      expectContiguous((await lab(pages[1]!, 'view', 'h')).events, sid, 'slow new leader')
+      expectContiguous((await lab(pages[2]!, 'view', 'h')).events, sid, 'other follower')
+      expect((await lab(pages[2]!, 'view', 'h')).ended).toBeUndefined()
+      await expectConnections(sid, 1)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+    await expectConnections(sid, 0)
+  })
+
+  it('a follower with onStatus mirrors the leader through a reconnect (backoff, connecting, open)', async () => {
+    const { sid, url } = feed({ plan: [{ events: 20, then: 'drop' }] })
+    const pages = [await open(), await open()]
+    try {
+      await startAll(pages, 'm', { url })
+      await until('the reconnect', async () => (await lab(pages[1]!, 'count', 'm')) > 40)
+      const follower = await lab(pages[1]!, 'view', 'm')
+      expect(follower.role).toBe('follower')
+      expectContiguous(follower.events, sid, 'follower')
+      const leader = await lab(pages[0]!, 'view', 'm')
+      expect(follower.statuses.map((s) => s[0])).toEqual(leader.statuses.map((s) => s[0]).slice(leader.statuses.findIndex((s) => s[0] === 'open')))
+      expect(follower.statuses.map((s) => s[0])).toEqual(['open', 'backoff', 'connecting', 'open'])
+      expect(follower.notices).not.toContain('role:leader')
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+  })
 })
