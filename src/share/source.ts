@@ -3,7 +3,7 @@ import { type Checkpoint, positionOf } from '../checkpoint/contract.js'
 import { DEFAULTS } from '../config.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
-import { ResumableSSEError } from '../errors.js'
+import { HttpError, ResumableSSEError } from '../errors.js'
 import { callUser } from '../delivery/status.js'
 import { initialState, type Input, type MachineState } from '../supervisor/machine.js'
 import { Driver, type DriverOptions } from '../supervisor/driver.js'
@@ -320,7 +320,8 @@ export class SharedSource implements Source {
     // User code (onNotice): its exception is reported like a listener's and does not stop the take-over.
     callUser(this.#onRole, 'leader')
     const options = this.#options
-    const wireStatus = ({ error, ...rest }: StatusChange): WireStatus => (error ? { ...rest, error: { code: error.code, message: error.message } } : rest)
+    const wireStatus = ({ error, ...rest }: StatusChange): WireStatus =>
+      error ? { ...rest, error: { code: error.code, message: error.message, ...(error instanceof HttpError && { http: [error.status, error.body, error.requestId] as const }) } } : rest
     const report = (change: StatusChange): void => {
       this.#wireStatus = wireStatus(change)
       // 'closed' is told (or not) by onClosed, which runs first.
@@ -363,7 +364,8 @@ export class SharedSource implements Source {
       // catch-up under way, a join unanswered) lacks the last ones: it fetches them itself and ends
       // as its own connection does. A fatal error ends it at once.
       if (!this.#synced && s.reason !== 'error') return this.#finishAlone()
-      this.#end(s.reason ?? 'error', s.error && new ResumableSSEError(s.error.code as never, s.error.message))
+      const e = s.error
+      this.#end(s.reason ?? 'error', e && (e.http ? new HttpError(...e.http, e.code as 'http', e.message) : new ResumableSSEError(e.code as never, e.message)))
       return
     }
     if (s.status === this.#status && s.delay === undefined) return
