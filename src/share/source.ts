@@ -144,7 +144,18 @@ export class SharedSource implements Source {
   #send(message: Body): void {
     // Whatever else we say must not overtake the events before it (a status 'closed' after the last ones).
     if (this.#outbox) this.#flushOutbox()
-    if (!this.#closed) this.#bc?.postMessage({ v: PROTOCOL, ...message })
+    if (this.#closed) return
+    try {
+      this.#bc?.postMessage({ v: PROTOCOL, ...message })
+    } catch (error) {
+      // Structured clone refused a status's `cause` (whatever the app's headers() threw: a Response,
+      // an error caused by one): the others get the status without it, and so do later joiners.
+      const s = (message as { s?: WireStatus | null }).s
+      if (!s?.cause) throw error
+      const { cause, ...rest } = s
+      if (this.#wireStatus === s) this.#wireStatus = rest
+      this.#send({ ...message, s: rest } as Body)
+    }
   }
 
   /**

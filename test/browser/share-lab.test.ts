@@ -25,7 +25,7 @@ interface View {
   ended: string | undefined
 }
 interface Lab {
-  start(name: string, options: Record<string, unknown>, how?: { slow?: number; breakAfter?: number; signal?: boolean }): string
+  start(name: string, options: Record<string, unknown>, how?: { slow?: number; breakAfter?: number; signal?: boolean; headersThrowAt?: number }): string
   view(name: string): View
   count(name: string): number
   role(name: string): string
@@ -360,6 +360,26 @@ describe('shareAcrossTabs as applications use it (Chromium, one profile)', () =>
       expect(follower.statuses.map((s) => s[0])).toEqual(leader.statuses.map((s) => s[0]).slice(leader.statuses.findIndex((s) => s[0] === 'open')))
       expect(follower.statuses.map((s) => s[0])).toEqual(['open', 'backoff', 'connecting', 'open'])
       expect(follower.notices).not.toContain('role:leader')
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+  })
+
+  it("the leader's headers() throws something a BroadcastChannel cannot carry (a Response): it retries, and the followers go on", async () => {
+    const { sid, url } = feed({ plan: [{ events: 20, then: 'drop' }] })
+    const pages = [await open(), await open()]
+    try {
+      await lab(pages[0]!, 'start', 'q', { url }, { headersThrowAt: 2 })
+      await until('the leader to see events', async () => (await lab(pages[0]!, 'count', 'q')) > 0)
+      await lab(pages[1]!, 'start', 'q', { url })
+      await until('both past the failed reconnect', async () => (await Promise.all(pages.map((p) => lab(p, 'count', 'q')))).every((c) => c > 40))
+      for (const [i, page] of pages.entries()) {
+        const view = await lab(page, 'view', 'q')
+        expectContiguous(view.events, sid, `page ${i}`, 1)
+        expect(view.ended, `page ${i}`).toBeUndefined()
+        expect(view.statuses.map((s) => s[1]), `page ${i}`).toContain('request')
+      }
+      await expectConnections(sid, 1)
     } finally {
       await Promise.all(pages.map((p) => p.close()))
     }
