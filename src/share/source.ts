@@ -89,7 +89,8 @@ export class SharedSource implements Source {
 
   constructor(options: DriverOptions, key: string, onRole: (role: Role) => void) {
     this.#options = options
-    this.#name = channelName(key)
+    // A replay ends where a live subscription goes on: tabs share only with tabs of the same mode.
+    this.#name = channelName(options.machine.mode === 'replay' ? `replay:${key}` : key)
     this.#onRole = onRole
     this.#id = options.runtime.random().toString(36).slice(2)
     this.#position = options.start

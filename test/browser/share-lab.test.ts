@@ -384,4 +384,25 @@ describe('shareAcrossTabs as applications use it (Chromium, one profile)', () =>
       await Promise.all(pages.map((p) => p.close()))
     }
   })
+
+  it("a live subscription does not end when a tab replaying the same feed (mode 'replay') reaches the end", async () => {
+    const { sid, url } = feed({ total: 100, interval: 5, hold: false })
+    const pages = [await open(), await open()]
+    try {
+      await lab(pages[0]!, 'start', 'v', { url, mode: 'replay' })
+      await until('the replay to see events', async () => (await lab(pages[0]!, 'count', 'v')) > 0)
+      await lab(pages[1]!, 'start', 'v', { url })
+      await until('the replay to end', async () => (await lab(pages[0]!, 'view', 'v')).ended !== undefined)
+      await sleep(1000)
+      const live = await lab(pages[1]!, 'view', 'v')
+      expect(live.ended).toBeUndefined()
+      expect(live.status).not.toBe('closed')
+      // Not shared: a replay and a live subscription each lead their own connection.
+      expect(live.role).toBe('leader')
+      expect(live.notices).toContain('role:leader')
+      expectContiguous(live.events, sid, 'live tab')
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+  })
 })
