@@ -64,6 +64,8 @@ export class SharedSource implements Source {
   #release: (() => void) | undefined
   #leader: Driver | undefined
   #catchUp: Driver | undefined
+  /** Follower catching up: the leader's window floor, past which we ask it again. */
+  #target: Ordinal | undefined
   /** The newest event or marker pushed into our channel. */
   #last: Ordinal
   /** The newest positioned one (or marker): where a connection of ours resumes. */
@@ -206,7 +208,7 @@ export class SharedSource implements Source {
         this.#join()
         return
       case 'cu':
-        if (data.to === this.#id && !this.#catchUp) this.#caughtUp(data.e, data.floor, data.s)
+        if (data.to === this.#id) this.#caughtUp(data.e, data.floor, data.s)
         return
     }
   }
@@ -220,7 +222,15 @@ export class SharedSource implements Source {
   #caughtUp(events: readonly WireEvent[], floor: Ordinal | null, status: WireStatus | null): void {
     if (status) this.#mirror(status)
     if (this.#closed) return
-    if (floor && isAfter(floor, this.#last)) return this.#fetchUpTo(floor)
+    if (floor && isAfter(floor, this.#last)) {
+      // Behind the window: our catch-up connection (the one running, or a new one) asks again once
+      // past this floor, and stays open until an answer has no floor: a server that sends history
+      // no faster than live events costs one connection, not a new one per lap.
+      this.#target = floor
+      if (!this.#catchUp) this.#fetchUpTo()
+      return
+    }
+    this.#dropCatchUp()
     for (const event of events) this.#accept(event)
     this.#synced = true
   }
@@ -326,9 +336,7 @@ export class SharedSource implements Source {
 
   /** We won the lock: run the connection, relay it, and ask the followers where they are. */
   #lead(): void {
-    const catchUp = this.#catchUp
-    this.#catchUp = undefined
-    catchUp?.abort()
+    this.#dropCatchUp()
     // User code (onNotice): its exception is reported like a listener's and does not stop the take-over.
     callUser(this.#onRole, 'leader')
     const options = this.#options
@@ -391,39 +399,43 @@ export class SharedSource implements Source {
     this.#queue.abort()
     this.#bc?.close()
     this.#bc = undefined
-    this.#catchUp?.abort()
-    this.#catchUp = undefined
-    this.#fetchUpTo(null)
+    this.#dropCatchUp()
+    this.#fetchUpTo(true)
   }
 
   /**
    * Our position is older than the leader's window: fetch the part in between over a short connection
-   * of our own (our headers, from our own position), then ask the leader again for the rest. Without
-   * a `floor` (the stream is over, `#finishAlone`) it runs to the stream's end and ends with it.
+   * of our own (our headers, from our own position), asking the leader again for the rest each time
+   * it passes `#target`. `toEnd` (the stream is over, `#finishAlone`): it runs to the stream's end
+   * and we end with it.
    */
-  #fetchUpTo(floor: Ordinal | null): void {
-    const options = this.#options
-    const done = (): void => {
-      if (this.#catchUp !== catchUp) return
-      this.#catchUp = undefined
-      catchUp.abort()
-      this.#join()
-    }
+  #fetchUpTo(toEnd = false): void {
     const catchUp: Driver = new Driver({
-      ...options,
+      ...this.#options,
       start: this.#checkpoint(),
       channel: this.#sink((wire) => {
-        if (floor && !isAfter(floor, ordinalOf(wire))) done()
+        if (this.#target && !isAfter(this.#target, ordinalOf(wire))) {
+          this.#target = undefined
+          this.#join()
+        }
       }) as EventChannel,
       onStatus: () => {},
       onClosed: (state) => {
         if (this.#catchUp !== catchUp) return
-        if (state.error || !floor) this.#end(state.error ? 'error' : (state.reason ?? 'error'), state.error)
-        else done()
+        this.#catchUp = undefined
+        if (state.error || toEnd) this.#end(state.error ? 'error' : (state.reason ?? 'error'), state.error)
+        else this.#join()
       },
     })
     this.#catchUp = catchUp
     catchUp.start()
+  }
+
+  /** Closes our catch-up connection, if any (forgotten first: its onClosed then does nothing). */
+  #dropCatchUp(): void {
+    const catchUp = this.#catchUp
+    this.#catchUp = undefined
+    catchUp?.abort()
   }
 
   /** Follower ending: the stream ended, our store failed, or close(). */
@@ -439,9 +451,7 @@ export class SharedSource implements Source {
   #stop(): void {
     this.#flushOutbox()
     this.#closed = true
-    const catchUp = this.#catchUp
-    this.#catchUp = undefined
-    catchUp?.abort()
+    this.#dropCatchUp()
     this.#queue.abort()
     const release = this.#release
     if (release) {

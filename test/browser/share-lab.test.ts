@@ -406,4 +406,20 @@ describe('shareAcrossTabs as applications use it (Chromium, one profile)', () =>
       await Promise.all(pages.map((p) => p.close()))
     }
   })
+
+  it("a follower behind the leader's window on a server that sends history no faster than live keeps its one catch-up connection (no reconnect per lap)", async () => {
+    const { sid, url } = feed({ interval: 5 })
+    const pages = [await open(), await open()]
+    try {
+      await lab(pages[0]!, 'start', 'p', { url, highWaterSize: 600 })
+      await until('the leader to pass 120', async () => (await lab(pages[0]!, 'count', 'p')) > 120)
+      await lab(pages[1]!, 'start', 'p', { url, from: { sequence: 5, cursor: '5' } })
+      await waitForMore([pages[1]!], 'p', 200)
+      expectContiguous((await lab(pages[1]!, 'view', 'p')).events, sid, 'late page', 6)
+      // Its catch-up never reaches the leader: it stays on it rather than reopening one from where it got to.
+      expect(server.log(sid)).toHaveLength(2)
+    } finally {
+      await Promise.all(pages.map((p) => p.close()))
+    }
+  })
 })
