@@ -41,9 +41,12 @@ export const isAfter = (a: Ordinal, b: Ordinal): boolean => a[0] > b[0] || (a[0]
  */
 export type WireEvent = readonly [string | null, string, string | null, number, number, string, Readonly<Record<string, string>> | null]
 
-/** A status change without the error object (which does not survive structured clone as our class). */
+/**
+ * A status change without the error object (which does not survive structured clone as our class);
+ * an `HttpError`'s status, body and request id travel too, so followers rebuild one.
+ */
 export interface WireStatus extends Omit<StatusChange, 'error'> {
-  readonly error?: { readonly code: string; readonly message: string }
+  readonly error?: { readonly code: string; readonly message: string; readonly http?: readonly [status: number, body: string, requestId: string | undefined] }
 }
 
 /** A message without its version stamp (what a tab sends; `send` adds `v`). */

@@ -3,7 +3,7 @@ import { type Checkpoint, positionOf } from '../checkpoint/contract.js'
 import { DEFAULTS } from '../config.js'
 import type { EventChannel } from '../delivery/channel.js'
 import { DeliveredEvent, PositionMarker } from '../delivery/event.js'
-import { ResumableSSEError } from '../errors.js'
+import { HttpError, ResumableSSEError } from '../errors.js'
 import { callUser } from '../delivery/status.js'
 import { initialState, type Input, type MachineState } from '../supervisor/machine.js'
 import { Driver, type DriverOptions } from '../supervisor/driver.js'
@@ -64,6 +64,8 @@ export class SharedSource implements Source {
   #release: (() => void) | undefined
   #leader: Driver | undefined
   #catchUp: Driver | undefined
+  /** Follower catching up: the leader's window floor, past which we ask it again. */
+  #target: Ordinal | undefined
   /** The newest event or marker pushed into our channel. */
   #last: Ordinal
   /** The newest positioned one (or marker): where a connection of ours resumes. */
@@ -89,7 +91,8 @@ export class SharedSource implements Source {
 
   constructor(options: DriverOptions, key: string, onRole: (role: Role) => void) {
     this.#options = options
-    this.#name = channelName(key)
+    // A replay ends where a live subscription goes on: tabs share only with tabs of the same mode.
+    this.#name = channelName(options.machine.mode === 'replay' ? `replay:${key}` : key)
     this.#onRole = onRole
     this.#id = options.runtime.random().toString(36).slice(2)
     this.#position = options.start
@@ -144,7 +147,18 @@ export class SharedSource implements Source {
   #send(message: Body): void {
     // Whatever else we say must not overtake the events before it (a status 'closed' after the last ones).
     if (this.#outbox) this.#flushOutbox()
-    if (!this.#closed) this.#bc?.postMessage({ v: PROTOCOL, ...message })
+    if (this.#closed) return
+    try {
+      this.#bc?.postMessage({ v: PROTOCOL, ...message })
+    } catch (error) {
+      // Structured clone refused a status's `cause` (whatever the app's headers() threw: a Response,
+      // an error caused by one): the others get the status without it, and so do later joiners.
+      const s = (message as { s?: WireStatus | null }).s
+      if (!s?.cause) throw error
+      const { cause, ...rest } = s
+      if (this.#wireStatus === s) this.#wireStatus = rest
+      this.#send({ ...message, s: rest } as Body)
+    }
   }
 
   /**
@@ -194,7 +208,7 @@ export class SharedSource implements Source {
         this.#join()
         return
       case 'cu':
-        if (data.to === this.#id && !this.#catchUp) this.#caughtUp(data.e, data.floor, data.s)
+        if (data.to === this.#id) this.#caughtUp(data.e, data.floor, data.s)
         return
     }
   }
@@ -208,7 +222,15 @@ export class SharedSource implements Source {
   #caughtUp(events: readonly WireEvent[], floor: Ordinal | null, status: WireStatus | null): void {
     if (status) this.#mirror(status)
     if (this.#closed) return
-    if (floor && isAfter(floor, this.#last)) return this.#fetchUpTo(floor)
+    if (floor && isAfter(floor, this.#last)) {
+      // Behind the window: our catch-up connection (the one running, or a new one) asks again once
+      // past this floor, and stays open until an answer has no floor: a server that sends history
+      // no faster than live events costs one connection, not a new one per lap.
+      this.#target = floor
+      if (!this.#catchUp) this.#fetchUpTo()
+      return
+    }
+    this.#dropCatchUp()
     for (const event of events) this.#accept(event)
     this.#synced = true
   }
@@ -314,13 +336,12 @@ export class SharedSource implements Source {
 
   /** We won the lock: run the connection, relay it, and ask the followers where they are. */
   #lead(): void {
-    const catchUp = this.#catchUp
-    this.#catchUp = undefined
-    catchUp?.abort()
+    this.#dropCatchUp()
     // User code (onNotice): its exception is reported like a listener's and does not stop the take-over.
     callUser(this.#onRole, 'leader')
     const options = this.#options
-    const wireStatus = ({ error, ...rest }: StatusChange): WireStatus => (error ? { ...rest, error: { code: error.code, message: error.message } } : rest)
+    const wireStatus = ({ error, ...rest }: StatusChange): WireStatus =>
+      error ? { ...rest, error: { code: error.code, message: error.message, ...(error instanceof HttpError && { http: [error.status, error.body, error.requestId] as const }) } } : rest
     const report = (change: StatusChange): void => {
       this.#wireStatus = wireStatus(change)
       // 'closed' is told (or not) by onClosed, which runs first.
@@ -359,7 +380,12 @@ export class SharedSource implements Source {
   #mirror(s: WireStatus): void {
     this.#reconnects = s.reconnects
     if (s.status === 'closed') {
-      this.#end(s.reason ?? 'error', s.error && new ResumableSSEError(s.error.code as never, s.error.message))
+      // The stream is over, but a follower that was not taking live events (its consumer behind, a
+      // catch-up under way, a join unanswered) lacks the last ones: it fetches them itself and ends
+      // as its own connection does. A fatal error ends it at once.
+      if (!this.#synced && s.reason !== 'error') return this.#finishAlone()
+      const e = s.error
+      this.#end(s.reason ?? 'error', e && (e.http ? new HttpError(...e.http, e.code as 'http', e.message) : new ResumableSSEError(e.code as never, e.message)))
       return
     }
     if (s.status === this.#status && s.delay === undefined) return
@@ -368,33 +394,48 @@ export class SharedSource implements Source {
     this.#options.onStatus({ ...s, previous } as StatusChange)
   }
 
+  /** The stream ended while we lacked events: no more leader to follow, the rest on our own connection. */
+  #finishAlone(): void {
+    this.#queue.abort()
+    this.#bc?.close()
+    this.#bc = undefined
+    this.#dropCatchUp()
+    this.#fetchUpTo(true)
+  }
+
   /**
    * Our position is older than the leader's window: fetch the part in between over a short connection
-   * of our own (our headers, from our own position), then ask the leader again for the rest.
+   * of our own (our headers, from our own position), asking the leader again for the rest each time
+   * it passes `#target`. `toEnd` (the stream is over, `#finishAlone`): it runs to the stream's end
+   * and we end with it.
    */
-  #fetchUpTo(floor: Ordinal): void {
-    const options = this.#options
-    const done = (): void => {
-      if (this.#catchUp !== catchUp) return
-      this.#catchUp = undefined
-      catchUp.abort()
-      this.#join()
-    }
+  #fetchUpTo(toEnd = false): void {
     const catchUp: Driver = new Driver({
-      ...options,
+      ...this.#options,
       start: this.#checkpoint(),
       channel: this.#sink((wire) => {
-        if (!isAfter(floor, ordinalOf(wire))) done()
+        if (this.#target && !isAfter(this.#target, ordinalOf(wire))) {
+          this.#target = undefined
+          this.#join()
+        }
       }) as EventChannel,
       onStatus: () => {},
       onClosed: (state) => {
         if (this.#catchUp !== catchUp) return
-        if (state.error) this.#end('error', state.error)
-        else done()
+        this.#catchUp = undefined
+        if (state.error || toEnd) this.#end(state.error ? 'error' : (state.reason ?? 'error'), state.error)
+        else this.#join()
       },
     })
     this.#catchUp = catchUp
     catchUp.start()
+  }
+
+  /** Closes our catch-up connection, if any (forgotten first: its onClosed then does nothing). */
+  #dropCatchUp(): void {
+    const catchUp = this.#catchUp
+    this.#catchUp = undefined
+    catchUp?.abort()
   }
 
   /** Follower ending: the stream ended, our store failed, or close(). */
@@ -410,9 +451,7 @@ export class SharedSource implements Source {
   #stop(): void {
     this.#flushOutbox()
     this.#closed = true
-    const catchUp = this.#catchUp
-    this.#catchUp = undefined
-    catchUp?.abort()
+    this.#dropCatchUp()
     this.#queue.abort()
     const release = this.#release
     if (release) {
