@@ -83,6 +83,10 @@ export function assertValidCheckpoint(checkpoint: Checkpoint): void {
   if (meta !== undefined && (typeof meta !== 'object' || meta === null || Object.values(meta).some((value) => typeof value !== 'string'))) {
     throw new StoreError('invalid', 'Expected `meta` to be an object of strings')
   }
+  // What a store's get would refuse (a NaN becomes null in JSON), so a put cannot brick its key.
+  if (checkpoint.committedAt !== undefined && !Number.isFinite(checkpoint.committedAt)) {
+    throw new StoreError('invalid', 'Expected `committedAt` to be a finite number')
+  }
 }
 
 /** The strict-monotonic rule in one place: should `next` replace `current`? */
@@ -119,15 +123,14 @@ export function fromStored(value: unknown, where: string): Checkpoint {
     }
     throw corrupt('has no format version')
   }
-  // Only the checkpoint's own fields (see `fields`: `meta` is a fresh object), validated as a put would.
-  const checkpoint = fields(record as unknown as Checkpoint) as Checkpoint
+  // Validated as a put would, as stored (copied first, a `meta` of 'abc' would pass as {0:'a',…});
+  // then only the checkpoint's own fields (see `fields`: `meta` is a fresh object).
   try {
-    assertValidCheckpoint(checkpoint)
+    assertValidCheckpoint(record as unknown as Checkpoint)
   } catch (error) {
     throw corrupt(`is malformed: ${(error as Error).message}`, error)
   }
-  if (checkpoint.committedAt !== undefined && typeof checkpoint.committedAt !== 'number') throw corrupt('has a non-numeric committedAt')
-  return checkpoint
+  return fields(record as unknown as Checkpoint) as Checkpoint
 }
 
 /** JSON text for string-valued backends. */
