@@ -22,6 +22,10 @@ type Flaw =
   | 'no-prefix'
   | 'clear-forgets-nothing'
   | 'clear-takes-everything'
+  | 'torn-write'
+
+/** Per shared map, the tail of each key's puts: 'torn-write' serialises its puts, so only its torn state shows. */
+const queues = new WeakMap<Map<string, string>, Map<string, Promise<unknown>>>()
 
 /** The reference store keeps its entries under this prefix of the shared map, beside the app's. */
 const PREFIX = 'ref:'
@@ -30,10 +34,12 @@ class MapStore implements CheckpointStore {
   readonly persistent = true
   readonly #last = new Map<string, Checkpoint>()
   readonly raw: Map<string, string>
+  readonly #shared: Map<string, string>
   constructor(
     shared: Map<string, string>,
     readonly flaw: Flaw,
   ) {
+    this.#shared = shared
     // The store's view: its own prefix in the shared map (none with the 'no-prefix' flaw).
     const prefix = flaw === 'no-prefix' ? '' : PREFIX
     this.raw = {
@@ -62,6 +68,24 @@ class MapStore implements CheckpointStore {
   }
 
   async put(key: string, checkpoint: Checkpoint): Promise<void> {
+    if (this.flaw === 'torn-write') {
+      // Monotonic and one put at a time per key across handles, but written in two steps: the new
+      // sequence first, beside the old cursor, and the cursor a moment later. Resuming from the torn
+      // state would skip an event (its sequence is taken as finished, its cursor asks for it again).
+      const tails = queues.get(this.#shared) ?? new Map<string, Promise<unknown>>()
+      queues.set(this.#shared, tails)
+      const run = (tails.get(key) ?? Promise.resolve()).then(async () => {
+        assertValidCheckpoint(checkpoint)
+        const text = this.raw.get(key)
+        const current = text === undefined ? undefined : decodeCheckpoint(text, key)
+        if (!supersedes(checkpoint, current)) return
+        this.raw.set(key, encodeCheckpoint({ sequence: checkpoint.sequence, cursor: current?.cursor ?? '' }))
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        this.raw.set(key, encodeCheckpoint(checkpoint))
+      })
+      tails.set(key, run.catch(() => {}))
+      return run
+    }
     if (this.flaw === 'validates-after-write') this.raw.set(key, JSON.stringify({ v: 1, ...checkpoint }))
     assertValidCheckpoint(checkpoint)
     const text = this.raw.get(key)
@@ -111,6 +135,7 @@ describe('the exported contract suite', () => {
     ['no-prefix', ["an application's own entry under the same name survives put, delete and clear"]],
     ['clear-forgets-nothing', ['clear() deletes every checkpoint, pending ones too, through every handle; the store works after it']],
     ['clear-takes-everything', ["an application's own entry under the same name survives put, delete and clear"]],
+    ['torn-write', ['concurrent puts from several handles converge to the highest and never go backwards']],
   ] as const)('fails a store that is %s in the cases for that rule', async (flaw, cases) => {
     const results = await runAgainst(flaw)
     expect(failed(results)).toEqual(expect.arrayContaining([...cases]))
