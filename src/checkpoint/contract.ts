@@ -83,8 +83,9 @@ export function assertValidCheckpoint(checkpoint: Checkpoint): void {
   if (meta !== undefined && (typeof meta !== 'object' || meta === null || Object.values(meta).some((value) => typeof value !== 'string'))) {
     throw new StoreError('invalid', 'Expected `meta` to be an object of strings')
   }
-  // What a store's get would refuse (a NaN becomes null in JSON), so a put cannot brick its key.
-  if (checkpoint.committedAt !== undefined && !Number.isFinite(checkpoint.committedAt)) {
+  // What a store's get would refuse, so a put cannot brick its key. `null` is absent (a SQL NULL;
+  // what JSON made of a NaN that earlier versions let through).
+  if (checkpoint.committedAt != null && !Number.isFinite(checkpoint.committedAt)) {
     throw new StoreError('invalid', 'Expected `committedAt` to be a finite number')
   }
 }
@@ -105,7 +106,7 @@ export function toStored(checkpoint: Checkpoint): StoredCheckpoint {
  * mutate what another holds.
  */
 function fields({ sequence, cursor, meta, committedAt }: { [K in keyof Checkpoint]: unknown }): object {
-  return { sequence, cursor, ...(meta !== undefined && { meta: { ...(meta as object) } }), ...(committedAt !== undefined && { committedAt }) }
+  return { sequence, cursor, ...(meta !== undefined && { meta: { ...(meta as object) } }), ...(committedAt != null && { committedAt }) }
 }
 
 /**
