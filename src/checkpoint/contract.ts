@@ -109,18 +109,21 @@ function fields({ sequence, cursor, meta, committedAt }: { [K in keyof Checkpoin
   return { sequence, cursor, ...(meta !== undefined && { meta: { ...(meta as object) } }), ...(committedAt != null && { committedAt }) }
 }
 
+/** What an unreadable checkpoint's error tells the user to do: rule 4 never overwrites it. */
+const LEFT_AS_IS = '; it is left as is: delete it (store.delete(key)) or every checkpoint (store.clear()) to start over'
+
 /**
  * Reads back what a backend stored. Anything that is not exactly a checkpoint of our format is a
  * typed error: silently treating garbage as "no checkpoint" would restart the stream from scratch
  * (or from "now") and lose or repeat a whole history.
  */
 export function fromStored(value: unknown, where: string): Checkpoint {
-  const corrupt = (what: string, cause?: unknown) => new StoreError('corrupt', `Stored checkpoint at ${where} ${what}`, { cause })
+  const corrupt = (what: string, cause?: unknown) => new StoreError('corrupt', `Stored checkpoint at ${where} ${what}${LEFT_AS_IS}`, { cause })
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt('is not an object')
   const record = value as Record<string, unknown>
   if (record.v !== CHECKPOINT_FORMAT) {
     if (typeof record.v === 'number') {
-      throw new StoreError('version', `Stored checkpoint at ${where} has format version ${record.v}; this library reads version ${CHECKPOINT_FORMAT}`)
+      throw new StoreError('version', `Stored checkpoint at ${where} has format version ${record.v}; this library reads version ${CHECKPOINT_FORMAT}${LEFT_AS_IS}`)
     }
     throw corrupt('has no format version')
   }
@@ -145,7 +148,7 @@ export function decodeCheckpoint(text: string, where: string): Checkpoint {
   try {
     parsed = JSON.parse(text)
   } catch (error) {
-    throw new StoreError('corrupt', `Stored checkpoint at ${where} is not valid JSON`, { cause: error })
+    throw new StoreError('corrupt', `Stored checkpoint at ${where} is not valid JSON${LEFT_AS_IS}`, { cause: error })
   }
   return fromStored(parsed, where)
 }

@@ -67,6 +67,25 @@ describe.each([
 describe.each([
   ['IndexedDBStore', indexedDB],
   ['LocalStorageStore', localStorageBackend],
+] as const)('%s: an unreadable checkpoint says what to do about it', (_name, backend) => {
+  it.each([
+    ['not JSON / not an object', 'garbage', 'corrupt'],
+    ['no format version', { sequence: 1, cursor: 'c1' }, 'corrupt'],
+    ['a malformed field', { v: 1, sequence: -1, cursor: 'c1' }, 'corrupt'],
+    ['another format version', { v: 2, sequence: 1, cursor: 'c1' }, 'version'],
+  ] as const)('%s: the error names store.delete(key) and store.clear()', async (_what, raw, reason) => {
+    const { store, write } = backend()
+    if (typeof raw === 'string') await write('k', raw as unknown as object)
+    else await write('k', raw)
+    const error = await store().get('k').then(() => undefined, (e: unknown) => e as Error & { reason: string })
+    expect(error).toMatchObject({ name: 'StoreError', reason })
+    expect(error?.message).toMatch(/store\.delete\(key\).*store\.clear\(\)/)
+  })
+})
+
+describe.each([
+  ['IndexedDBStore', indexedDB],
+  ['LocalStorageStore', localStorageBackend],
 ] as const)('%s reading a committedAt of null', (_name, backend) => {
   it('reads it as absent (what JSON made of a NaN an earlier version let through), and the key keeps working', async () => {
     const { store, write } = backend()
