@@ -73,8 +73,9 @@ export function assertValidCheckpoint(checkpoint: Checkpoint): void {
   if (typeof checkpoint !== 'object' || checkpoint === null) {
     throw new StoreError('invalid', 'Expected a checkpoint object')
   }
+  // A number is quoted, anything else only named: stored garbage may be a megabyte of text.
   if (!Number.isSafeInteger(checkpoint.sequence) || checkpoint.sequence < 0) {
-    throw new StoreError('invalid', `Expected \`sequence\` to be a non-negative safe integer, got ${String(checkpoint.sequence)}`)
+    throw new StoreError('invalid', `Expected \`sequence\` to be a non-negative safe integer, got ${typeof checkpoint.sequence === 'number' ? checkpoint.sequence : typeof checkpoint.sequence}`)
   }
   if (typeof checkpoint.cursor !== 'string') {
     throw new StoreError('invalid', 'Expected `cursor` to be a string')

@@ -86,6 +86,19 @@ describe.each([
 describe.each([
   ['IndexedDBStore', indexedDB],
   ['LocalStorageStore', localStorageBackend],
+] as const)('%s: a huge wrong field', (_name, backend) => {
+  it('is StoreError("corrupt") with a message of ordinary length (the value is not quoted)', async () => {
+    const { store, write } = backend()
+    await write('k', { v: 1, sequence: 'x'.repeat(1_000_000), cursor: 'c1' })
+    const error = await store().get('k').then(() => undefined, (e: unknown) => e as Error)
+    expect(error).toMatchObject({ name: 'StoreError', reason: 'corrupt' })
+    expect(error?.message.length).toBeLessThan(1000)
+  })
+})
+
+describe.each([
+  ['IndexedDBStore', indexedDB],
+  ['LocalStorageStore', localStorageBackend],
 ] as const)('%s reading a committedAt of null', (_name, backend) => {
   it('reads it as absent (what JSON made of a NaN an earlier version let through), and the key keeps working', async () => {
     const { store, write } = backend()
