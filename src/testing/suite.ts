@@ -86,6 +86,7 @@ const GARBAGE: readonly unknown[] = [
   'definitely not a checkpoint', //            not JSON at all
   { sequence: 3, cursor: 'c3' }, //             no format version
   { v: 1, sequence: -1, cursor: 42 }, //        our version, impossible fields
+  { v: 1, sequence: 3, cursor: 'c3', meta: 'x' }, // our version, a meta that is not an object of strings
 ]
 
 const CASES: readonly [string, (c: CaseContext) => Promise<void>][] = [
