@@ -13,8 +13,11 @@ export function checkBinding(value: unknown, what: string, methods: readonly str
   }
 }
 
-/** The `prefix` option of the prefixed stores: a string, `'resumable-sse:'` when not given. */
+/**
+ * The `prefix` option of the prefixed stores: a non-empty string, `'resumable-sse:'` when not given.
+ * Empty, `clear()` would delete every entry of the origin, namespace or object, the application's too.
+ */
 export function prefixOption(prefix: unknown = 'resumable-sse:'): string {
-  if (typeof prefix !== 'string') throw new ConfigError(`Expected \`prefix\` to be a string, got ${String(prefix)}`)
+  if (typeof prefix !== 'string' || !prefix) throw new ConfigError(`Expected \`prefix\` to be a non-empty string, got ${typeof prefix === 'string' ? "''" : String(prefix)}`)
   return prefix
 }

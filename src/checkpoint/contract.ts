@@ -73,8 +73,9 @@ export function assertValidCheckpoint(checkpoint: Checkpoint): void {
   if (typeof checkpoint !== 'object' || checkpoint === null) {
     throw new StoreError('invalid', 'Expected a checkpoint object')
   }
+  // A number is quoted, anything else only named: stored garbage may be a megabyte of text.
   if (!Number.isSafeInteger(checkpoint.sequence) || checkpoint.sequence < 0) {
-    throw new StoreError('invalid', `Expected \`sequence\` to be a non-negative safe integer, got ${String(checkpoint.sequence)}`)
+    throw new StoreError('invalid', `Expected \`sequence\` to be a non-negative safe integer, got ${typeof checkpoint.sequence === 'number' ? checkpoint.sequence : typeof checkpoint.sequence}`)
   }
   if (typeof checkpoint.cursor !== 'string') {
     throw new StoreError('invalid', 'Expected `cursor` to be a string')
@@ -82,6 +83,11 @@ export function assertValidCheckpoint(checkpoint: Checkpoint): void {
   const { meta } = checkpoint
   if (meta !== undefined && (typeof meta !== 'object' || meta === null || Object.values(meta).some((value) => typeof value !== 'string'))) {
     throw new StoreError('invalid', 'Expected `meta` to be an object of strings')
+  }
+  // What a store's get would refuse, so a put cannot brick its key. `null` is absent (a SQL NULL;
+  // what JSON made of a NaN that earlier versions let through).
+  if (checkpoint.committedAt != null && !Number.isFinite(checkpoint.committedAt)) {
+    throw new StoreError('invalid', 'Expected `committedAt` to be a finite number')
   }
 }
 
@@ -101,8 +107,11 @@ export function toStored(checkpoint: Checkpoint): StoredCheckpoint {
  * mutate what another holds.
  */
 function fields({ sequence, cursor, meta, committedAt }: { [K in keyof Checkpoint]: unknown }): object {
-  return { sequence, cursor, ...(meta !== undefined && { meta: { ...(meta as object) } }), ...(committedAt !== undefined && { committedAt }) }
+  return { sequence, cursor, ...(meta !== undefined && { meta: { ...(meta as object) } }), ...(committedAt != null && { committedAt }) }
 }
+
+/** What an unreadable checkpoint's error tells the user to do: rule 4 never overwrites it. */
+const LEFT_AS_IS = '; it is left as is: delete it (store.delete(key)) or every checkpoint (store.clear()) to start over'
 
 /**
  * Reads back what a backend stored. Anything that is not exactly a checkpoint of our format is a
@@ -110,24 +119,23 @@ function fields({ sequence, cursor, meta, committedAt }: { [K in keyof Checkpoin
  * (or from "now") and lose or repeat a whole history.
  */
 export function fromStored(value: unknown, where: string): Checkpoint {
-  const corrupt = (what: string, cause?: unknown) => new StoreError('corrupt', `Stored checkpoint at ${where} ${what}`, { cause })
+  const corrupt = (what: string, cause?: unknown) => new StoreError('corrupt', `Stored checkpoint at ${where} ${what}${LEFT_AS_IS}`, { cause })
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt('is not an object')
   const record = value as Record<string, unknown>
   if (record.v !== CHECKPOINT_FORMAT) {
     if (typeof record.v === 'number') {
-      throw new StoreError('version', `Stored checkpoint at ${where} has format version ${record.v}; this library reads version ${CHECKPOINT_FORMAT}`)
+      throw new StoreError('version', `Stored checkpoint at ${where} has format version ${record.v}; this library reads version ${CHECKPOINT_FORMAT}${LEFT_AS_IS}`)
     }
     throw corrupt('has no format version')
   }
-  // Only the checkpoint's own fields (see `fields`: `meta` is a fresh object), validated as a put would.
-  const checkpoint = fields(record as unknown as Checkpoint) as Checkpoint
+  // Validated as a put would, as stored (copied first, a `meta` of 'abc' would pass as {0:'a',…});
+  // then only the checkpoint's own fields (see `fields`: `meta` is a fresh object).
   try {
-    assertValidCheckpoint(checkpoint)
+    assertValidCheckpoint(record as unknown as Checkpoint)
   } catch (error) {
     throw corrupt(`is malformed: ${(error as Error).message}`, error)
   }
-  if (checkpoint.committedAt !== undefined && typeof checkpoint.committedAt !== 'number') throw corrupt('has a non-numeric committedAt')
-  return checkpoint
+  return fields(record as unknown as Checkpoint) as Checkpoint
 }
 
 /** JSON text for string-valued backends. */
@@ -141,7 +149,7 @@ export function decodeCheckpoint(text: string, where: string): Checkpoint {
   try {
     parsed = JSON.parse(text)
   } catch (error) {
-    throw new StoreError('corrupt', `Stored checkpoint at ${where} is not valid JSON`, { cause: error })
+    throw new StoreError('corrupt', `Stored checkpoint at ${where} is not valid JSON${LEFT_AS_IS}`, { cause: error })
   }
   return fromStored(parsed, where)
 }

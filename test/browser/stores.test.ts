@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CaseResult, checkpointStoreContract, createContractRunner } from '../../src/testing/index.js'
-import { type SSEServer, startSSEServer } from '../server/sse-server.js'
+import { feedUrl, type SSEServer, startSSEServer } from '../server/sse-server.js'
 import { type LaunchedChromium, launchChromium } from '../support/chromium.js'
 
 // The browser stores in headless Chromium, loaded from the built package (dist/, built by `npm test`
@@ -20,6 +20,10 @@ interface Harness {
   put(kind: Kind, key: string, sequence: number): Promise<void>
   race(kind: Kind, key: string, sequences: number[]): Promise<number[]>
   putWhenFull(key: string): Promise<{ full: boolean; rejected?: Record<string, string> | null }>
+  subscribeWhileFull(
+    url: string,
+    onStoreError: 'fail' | 'report',
+  ): Promise<{ received: string[]; notices: Record<string, string>[]; error: Record<string, string> | null; stored: { sequence: number; cursor: string } | null }>
   inOpaqueOrigin(): Promise<Record<string, unknown>>
   shape(kind: Kind): { persistent: unknown; clear: string; errors: unknown[] }
 }
@@ -152,6 +156,30 @@ describe('store faults in Chromium', () => {
     expect(outcome.rejected).toMatchObject({ name: 'StoreError', code: 'store', reason: 'quota', cause: 'QuotaExceededError' })
     expect(await page.evaluate((key) => window.storesHarness.get('local-storage', key), key)).toEqual({ sequence: 7, cursor: 'c7' })
     await page.close()
+  })
+
+  it("a subscription over a full localStorage with onStoreError 'fail' ends with StoreError('quota') and stores nothing", async () => {
+    const page = await openHarness()
+    const url = feedUrl(server.url, { sid: `full-fail-${Date.now()}`, total: 10, interval: 30, hold: true })
+    const outcome = await page.evaluate(([url]) => window.storesHarness.subscribeWhileFull(url, 'fail'), [url] as const)
+    await page.close()
+    expect(outcome.error).toMatchObject({ name: 'StoreError', code: 'store', reason: 'quota', cause: 'QuotaExceededError' })
+    expect(outcome.received.length).toBeLessThan(6)
+    expect(outcome.notices).toEqual([])
+    expect(outcome.stored).toBeNull()
+  })
+
+  it("with onStoreError 'report' the quota failures are notices, the stream goes on, and once there is room the checkpoint lands", async () => {
+    const page = await openHarness()
+    const url = feedUrl(server.url, { sid: `full-report-${Date.now()}`, total: 10, interval: 30, hold: true })
+    const outcome = await page.evaluate(([url]) => window.storesHarness.subscribeWhileFull(url, 'report'), [url] as const)
+    await page.close()
+    expect(outcome.error).toBeNull()
+    expect(outcome.received).toEqual(['1', '2', '3', '4', '5', '6'])
+    expect(outcome.notices.length).toBeGreaterThan(0)
+    for (const notice of outcome.notices) expect(notice).toMatchObject({ name: 'StoreError', reason: 'quota', cause: 'QuotaExceededError' })
+    // Events 1-5 were finished (the sixth is left by break): the checkpoint is at least the fifth.
+    expect(outcome.stored?.sequence).toBeGreaterThanOrEqual(5)
   })
 
   it('in a sandboxed iframe (opaque origin) both stores import and construct, then fail with StoreError("forbidden")', async () => {

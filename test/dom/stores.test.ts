@@ -6,6 +6,11 @@ import { ConfigError } from '../../src/errors.js'
 import { IndexedDBStore } from '../../src/checkpoint/indexeddb.js'
 import { LocalStorageStore } from '../../src/checkpoint/local-storage.js'
 import { checkpointStoreContract } from '../../src/testing/index.js'
+import { KVNamespaceStore } from '../../src/checkpoint/kv-namespace.js'
+import { DurableObjectStore } from '../../src/checkpoint/durable-object.js'
+
+/** Only the methods the constructors check for; nothing is called. */
+const kvLike = { get: async () => null, put: async () => {}, delete: async () => {}, list: async () => ({ keys: [], list_complete: true }) }
 
 // The exported contract suite, run by vitest in happy-dom + fake-indexeddb. The same suite runs in
 // headless Chromium (test/browser), Deno (test/deno) and workerd (test/workerd).
@@ -69,6 +74,10 @@ describe('the built-in stores declare what the subscription and a logout rely on
     ['IndexedDBStore', () => new IndexedDBStore({ storeName: 42 as unknown as string })],
     ['LocalStorageStore', () => new LocalStorageStore({ prefix: null as unknown as string })],
     ['LocalStorageStore', () => new LocalStorageStore({ storage: {} as Storage })],
+    // An empty prefix would make clear() delete every entry of the origin / namespace / object.
+    ['LocalStorageStore', () => new LocalStorageStore({ prefix: '' })],
+    ['KVNamespaceStore', () => new KVNamespaceStore(kvLike, { prefix: '' })],
+    ['DurableObjectStore', () => new DurableObjectStore(kvLike as never, { prefix: '' })],
   ])('%s: a bad constructor argument is a ConfigError', (_name, make) => {
     expect(make).toThrow(ConfigError)
   })
