@@ -40,6 +40,13 @@ export interface KVNamespaceStoreOptions {
   runtime?: Clock
 }
 
+/**
+ * A key's write-behind plus what this isolate last did to the key in KV, kept as long as the entry:
+ * KV may read stale (from a cache up to ~60 s old) even where it was written, so the isolate's own
+ * last write (`written`), or its delete (`deleted`: KV's answer predates it), overrides a stale read.
+ */
+type KeyWrites = WriteBehind<Checkpoint> & { written?: Checkpoint; deleted?: boolean }
+
 /** Handles over one binding object and prefix share this, so the isolate writes each key through one queue. */
 interface NamespaceState {
   /**
@@ -47,7 +54,7 @@ interface NamespaceState {
    * listing). An isolate outlives requests and serves many users: a key is forgotten (`#sweep`) once
    * it has nothing pending and `LIST_LAG` has passed since its spacing was up.
    */
-  writes: Map<string, WriteBehind<Checkpoint>>
+  writes: Map<string, KeyWrites>
   /** Size at which adding a key sweeps first: twice what the last sweep left, so O(1) per key amortised. */
   room: number
   mutex: KeyedMutex
@@ -72,7 +79,8 @@ const namespaces = /* @__PURE__ */ new WeakMap<object, Map<string, NamespaceStat
  * - writes a key at once when it has not been written for `minWriteInterval`, and otherwise keeps the
  *   newest checkpoint pending and writes it when the interval is up (a burst of puts costs two writes);
  * - checks monotonicity by read-compare-write against what THIS isolate can see: the value KV returns
- *   here plus its own pending value. Every store over the same binding object (and prefix) in one isolate shares
+ *   here (which may be stale, even for this isolate's own writes) overridden by what this isolate last
+ *   wrote or deleted there, plus its own pending value. Every store over the same binding object (and prefix) in one isolate shares
  *   one queue per key, so inside an isolate the check is exact. Across isolates and locations it is
  *   best-effort: a stale read may let a lower checkpoint overwrite a higher one written elsewhere.
  *   That can only make a resumed subscription start earlier and redeliver events, never skip one.
@@ -89,7 +97,7 @@ export class KVNamespaceStore implements CheckpointStore {
   readonly #prefix: string
   readonly #state: NamespaceState
   /** `#state.writes` */
-  readonly #keys: Map<string, WriteBehind<Checkpoint>>
+  readonly #keys: Map<string, KeyWrites>
   readonly #clock: Clock
   readonly #interval: number
 
@@ -115,24 +123,25 @@ export class KVNamespaceStore implements CheckpointStore {
    * The key's write-behind. Its write runs under the key's lock, re-checked against KV: another
    * isolate may have moved on, and a delete may have dropped the value since it was offered.
    */
-  #writes(key: string): WriteBehind<Checkpoint> {
+  #writes(key: string): KeyWrites {
     const writes = this.#keys
     let behind = writes.get(key)
     if (!behind) {
       if (writes.size >= this.#state.room) this.#sweep()
       const write = (value: Checkpoint) =>
         this.#state.mutex.run(key, async () => {
-          if (behind!.pending !== value || !supersedes(value, await this.#read(key, 'put'))) return
+          if (behind!.pending !== value || !supersedes(value, await this.#known(key, 'put'))) return
           await this.#call('put', () => this.#kv.put(this.#prefix + key, encodeCheckpoint(value)))
+          behind!.written = value
         })
-      writes.set(key, (behind = new WriteBehind(this.#clock, this.#interval, write)))
+      writes.set(key, (behind = new WriteBehind(this.#clock, this.#interval, write) as KeyWrites))
     }
     return behind
   }
 
   get(key: string): Promise<Checkpoint | undefined> {
     return this.#track(async () => {
-      const stored = await this.#read(key, 'get')
+      const stored = await this.#known(key, 'get')
       const pending = this.#keys.get(key)?.pending
       const newest = pending && supersedes(pending, stored) ? pending : stored
       return newest && copy(newest)
@@ -147,7 +156,7 @@ export class KVNamespaceStore implements CheckpointStore {
         const pending = this.#keys.get(key)?.pending
         // With a value pending, KV already said this key is readable and below it.
         // Otherwise rule 4: garbage under our key rejects the put (the read throws) and stays there.
-        if (pending ? !supersedes(next, pending) : !supersedes(next, await this.#read(key, 'put'))) return
+        if (pending ? !supersedes(next, pending) : !supersedes(next, await this.#known(key, 'put'))) return
         // Taken only now (after the read) and offered at once: a sweep meanwhile may have forgotten it.
         return { write: this.#writes(key).offer(next) }
       })
@@ -167,8 +176,11 @@ export class KVNamespaceStore implements CheckpointStore {
     return this.#track(() =>
       this.#state.mutex.run(key, async () => {
         // A delete is a write as far as KV's per-key rate limit is concerned.
-        this.#writes(key).drop()
+        const behind = this.#writes(key)
+        behind.drop()
         await this.#call('delete', () => this.#kv.delete(this.#prefix + key))
+        behind.deleted = true
+        behind.written = undefined
       }),
     )
   }
@@ -205,7 +217,7 @@ export class KVNamespaceStore implements CheckpointStore {
   }
 
   /** Forgets the keys with nothing left to do here (see `NamespaceState.writes`); returns the rest. */
-  #sweep(): Map<string, WriteBehind<Checkpoint>> {
+  #sweep(): Map<string, KeyWrites> {
     const writes = this.#keys
     for (const [key, behind] of writes) if (behind.idleFrom + LIST_LAG <= behind.clock.now()) writes.delete(key)
     this.#state.room = 2 * writes.size + 64
@@ -229,6 +241,18 @@ export class KVNamespaceStore implements CheckpointStore {
     } catch (error) {
       throw toStoreError(error, action)
     }
+  }
+
+  /**
+   * The newer of KV's answer and this isolate's last write of the key (KV's answer is ignored after a
+   * delete here: it may be the deleted value, read stale). Reads KV even then: garbage under the key
+   * still rejects (rule 4).
+   */
+  async #known(key: string, action: string): Promise<Checkpoint | undefined> {
+    const stored = await this.#read(key, action)
+    const mine = this.#keys.get(key)
+    const written = mine?.written
+    return mine?.deleted || (written && supersedes(written, stored)) ? written : stored
   }
 
   async #read(key: string, action: string): Promise<Checkpoint | undefined> {

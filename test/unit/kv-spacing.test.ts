@@ -172,3 +172,46 @@ describe('KVNamespaceStore in a long-lived isolate', () => {
     expect(JSON.parse(data.get('resumable-sse:k')!)).toMatchObject({ sequence: 2 })
   })
 })
+
+// KV is eventually consistent: a read may be served from a cache up to ~60 s stale, even in the
+// isolate that wrote. The store remembers what it wrote, so one isolate still sees its own writes.
+describe('KVNamespaceStore over a KV that reads stale', () => {
+  /** A binding whose `get` keeps answering what it answered first for each key (a stale cache). */
+  function staleNamespace() {
+    const { binding, data } = mapNamespace()
+    const cache = new Map<string, string | null>()
+    const stale: KVNamespaceLike = {
+      ...binding,
+      get: async (key) => {
+        if (!cache.has(key)) cache.set(key, data.get(key) ?? null)
+        return cache.get(key)!
+      },
+    }
+    return { binding: stale, data }
+  }
+  const runtime = { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} }
+
+  it('get returns the checkpoint this isolate wrote, not the stale one KV reads', async () => {
+    const { binding, data } = staleNamespace()
+    const store = new KVNamespaceStore(binding, { runtime, minWriteInterval: 0 })
+    await store.put('k', { sequence: 1, cursor: 'c1' })
+    await store.put('k', { sequence: 2, cursor: 'c2' })
+    expect(JSON.parse(data.get('resumable-sse:k')!)).toMatchObject({ sequence: 2 })
+    expect(await store.get('k')).toMatchObject({ sequence: 2, cursor: 'c2' })
+    // A lower put is refused against what this isolate wrote, though KV still reads sequence 1.
+    await store.put('k', { sequence: 2, cursor: 'again' })
+    expect(JSON.parse(data.get('resumable-sse:k')!)).toMatchObject({ sequence: 2, cursor: 'c2' })
+  })
+
+  it('after a delete here, a stale read does not bring the deleted checkpoint back nor refuse a lower put', async () => {
+    const { binding, data } = staleNamespace()
+    const store = new KVNamespaceStore(binding, { runtime, minWriteInterval: 0 })
+    data.set('resumable-sse:k', JSON.stringify({ v: 1, sequence: 5, cursor: 'c5' }))
+    expect(await store.get('k')).toMatchObject({ sequence: 5 }) // KV's cache now holds sequence 5
+    await store.delete('k')
+    expect(await store.get('k')).toBeUndefined()
+    await store.put('k', { sequence: 1, cursor: 'new' }) // a new history (the committer's reset)
+    expect(JSON.parse(data.get('resumable-sse:k')!)).toMatchObject({ sequence: 1, cursor: 'new' })
+    expect(await store.get('k')).toMatchObject({ sequence: 1, cursor: 'new' })
+  })
+})
