@@ -128,9 +128,10 @@ export function aviso(options: AvisoOptions): Dialect {
             else if (reason === 'end_of_stream') sink.closing(replay && replayCompleted ? 'up-to-date' : 0)
             else fail(`aviso connection-closing with unknown reason ${JSON.stringify(reason)}`)
           } else if (kind === 'error') {
-            const parts = [body.error, body.message].filter((part): part is string => typeof part === 'string' && part !== '')
-            const requestId = typeof body.request_id === 'string' ? ` (request id ${body.request_id})` : ''
-            fail(`aviso server error${requestId}: ${parts.join(': ') || data}`)
+            // Transient: the server sends it when fetching a replay batch failed, then skips the rest of
+            // the history and goes on to live on this connection. Reading on would lose what it skipped;
+            // reconnect from the cursor instead (a connection that fails at once is paced by the backoff).
+            sink.closing(0)
           } else {
             // A notification (live or replayed). The greeting of a live-only watch is shaped like one but is not one.
             const id = body.id

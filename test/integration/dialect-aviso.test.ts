@@ -195,6 +195,30 @@ describe('aviso replay', () => {
     expect(bodies().map((body) => body?.from_id ?? body?.from_date)).toEqual(['0', '3'])
   })
 
+  // The real server sends `error` when fetching a replay batch fails, then skips the rest of the
+  // history and goes on (replay_completed, live) on the same connection: reading on would lose the
+  // skipped notifications, ending the subscription would turn a transient fault into a fatal one.
+  it('an error frame mid-replay is transient: it reconnects from the cursor and loses nothing', async () => {
+    const timers = fastTimers()
+    for (let i = 1; i <= 4; i += 1) server.publish('mars', MARS, i)
+    server.plan.push({ errorAfterReplayed: 2 })
+    const { sequences, error, sub, statuses } = await consume(
+      { url: server.url, runtime: timers.runtime, dialect: aviso({ eventType: 'mars', identifier: MARS, fromDate: 0 }) },
+      async (_event, all) => {
+        if (all.length === 4) {
+          await server.waitForStreams(1)
+          server.publish('mars', MARS, 5)
+        }
+        return all.length === 5
+      },
+    )
+    expect(error).toBeUndefined()
+    expect(sequences).toEqual([1, 2, 3, 4, 5])
+    expect(sub.reconnects).toBe(1)
+    expect(bodies().map((body) => body?.from_id ?? body?.from_date)).toEqual(['0', '3'])
+    expect(statuses.filter((status) => status.status === 'backoff')).toMatchObject([{ reason: 'server-closing' }])
+  })
+
   it('a body that ends without a closing frame is a fault: it reconnects, even in replay mode', async () => {
     const timers = fastTimers()
     for (let i = 1; i <= 3; i += 1) server.publish('mars', MARS, i)
@@ -256,12 +280,18 @@ describe('aviso errors', () => {
     expect(sequences).toEqual([42])
   })
 
-  it('an error frame fails the subscription with the server message', async () => {
+  it('an error frame right after opening is not fatal: it is retried after a backoff, like any failed attempt', async () => {
+    const timers = fastTimers()
+    server.publish('mars', MARS, 1)
     server.plan.push({ inject: [{ event: 'error', data: JSON.stringify({ error: 'internal', message: 'backend unavailable', request_id: 'r-9' }) }] })
-    const { error } = await consume({ url: server.url, dialect: aviso({ eventType: 'mars', identifier: MARS }) })
-    expect(error).toBeInstanceOf(ProtocolError)
-    expect((error as Error).message).toContain('backend unavailable')
-    expect((error as Error).message).toContain('r-9')
+    const { sequences, error, statuses } = await consume(
+      { url: server.url, runtime: timers.runtime, dialect: aviso({ eventType: 'mars', identifier: MARS, fromDate: 0 }) },
+      (_event, all) => all.length === 1,
+    )
+    expect(error).toBeUndefined()
+    expect(sequences).toEqual([1])
+    expect(statuses.filter((status) => status.status === 'backoff')).toMatchObject([{ reason: 'server-closing', attempt: 1 }])
+    expect(server.requests).toHaveLength(2)
   })
 
   it('an unknown connection-closing reason is a ProtocolError', async () => {

@@ -30,6 +30,12 @@ export interface ConnectionPlan {
   closeAfterReplayed?: { count: number; reason: string }
   /** Replay: end the body (no closing frame) after this many history notifications. */
   dropAfterReplayed?: number
+  /**
+   * Replay: after this many history notifications, fail the next batch the way the real server does
+   * (src/sse/replay.rs): one `error` frame, the rest of the history skipped, then `replay_completed`
+   * and (on a watch) live, on the same connection.
+   */
+  errorAfterReplayed?: number
 }
 
 export interface AvisoServerOptions {
@@ -197,6 +203,10 @@ export async function startAvisoServer(options: AvisoServerOptions = {}): Promis
           write('connection-closing', { reason: step.closeAfterReplayed.reason, message: 'scripted', request_id: requestId })
           res.end()
           return
+        }
+        if (step?.errorAfterReplayed === sent) {
+          write('error', { error: 'replay_batch_failed', message: 'Failed to retrieve historical message batch', request_id: requestId, sequence: notification.sequence })
+          break
         }
         write('replay', cloudEvent(notification, 'replay'))
         sent += 1
